@@ -1,0 +1,1 @@
+"""Compactor: turns finished logs into compressed archives (next issue)."""

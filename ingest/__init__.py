@@ -1,0 +1,1 @@
+"""Ingest: validates chunks from HTTP (and AMQP) and writes them to the store."""

@@ -1,0 +1,48 @@
+"""HTTP ingest: `PUT /v1/jobs/{job_id}/chunks/{clock}`. Decode, call the service, encode."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ingest import metrics
+from ingest.service import IngestService
+from logstore.chunk import check_chunk_size
+from logstore.config import AuthSettings
+from logstore.errors import ChunkTooLarge
+from logstore.store import PutResult
+from logstore.web.auth import bearer_guard
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with ChunkTooLarge as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        metrics.REJECTED.labels(ChunkTooLarge.reason).inc()
+        check_chunk_size(int(declared), limit)
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > limit:
+            metrics.REJECTED.labels(ChunkTooLarge.reason).inc()
+            raise ChunkTooLarge(f"chunk is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def ingest_router(service: IngestService, auth: AuthSettings) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(bearer_guard(auth.write_token, "writing"))])
+
+    @router.put("/v1/jobs/{job_id}/chunks/{clock}", status_code=201)
+    async def put_chunk(job_id: str, clock: str, request: Request, final: bool = False) -> JSONResponse:
+        # Validate id and clock before reading the body: 422 wins over 413.
+        service.validate(job_id, clock, b"", final)
+        data = await read_body(request, service.limits.max_chunk_bytes)
+        chunk = service.validate(job_id, clock, data, final)
+        result = await service.ingest(chunk)
+        status = 201 if result is PutResult.CREATED else 200
+        return JSONResponse(
+            {"job_id": chunk.job_id, "clock": chunk.clock, "result": result.value},
+            status_code=status,
+        )
+
+    return router

@@ -1,0 +1,47 @@
+"""`logstore` entry point: parse flags, dispatch to one command module.
+
+Exit codes: 0 success, 1 refused or not found, 2 bad usage or configuration, 3 server or store
+unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from logstore import __version__
+from logstore.cli import cat, push, schema, serve
+from logstore.errors import ConfigError, StoreUnavailable
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logstore", description="Distributed log storage and streaming for CI systems."
+    )
+    parser.add_argument("--version", action="version", version=f"logstore {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (serve, schema, push, cat):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except ConfigError as exc:
+        print(f"logstore: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreUnavailable as exc:
+        print(f"logstore: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

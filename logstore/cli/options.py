@@ -1,0 +1,42 @@
+"""Flags shared by several commands; each maps to a settings field of the same name."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from logstore.config import Settings
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+def add_service_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service configuration (flags win over LOGSTORE_* variables)")
+    group.add_argument("--store", help="sqlite:///PATH or cassandra://HOST[:PORT][,HOST...]/KEYSPACE")
+    group.add_argument("--bus", help="memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
+    group.add_argument("--listen", help="HOST:PORT to serve HTTP on (default 127.0.0.1:8080)")
+    group.add_argument("--write-token", help="bearer token required for writes")
+    group.add_argument("--read-token", help="bearer token required for reads")
+    group.add_argument("--admin-token", help="bearer token required for delete and purge")
+    group.add_argument("--max-chunk-bytes", type=int, help="largest chunk accepted (default 1 MiB)")
+    group.add_argument("--max-log-bytes", type=int, help="largest log accepted (default 100 MiB)")
+    group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    names = (
+        "store", "bus", "listen", "write_token", "read_token", "admin_token",
+        "max_chunk_bytes", "max_log_bytes", "log_level",
+    )  # fmt: skip
+    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
+    return Settings(overrides)
+
+
+def add_client_flags(parser: argparse.ArgumentParser, token_env: str) -> None:
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("LOGSTORE_SERVER", DEFAULT_SERVER),
+        help=f"logstore base URL (LOGSTORE_SERVER; default {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--token", default=os.environ.get(token_env), help=f"bearer token ({token_env})")

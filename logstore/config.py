@@ -1,0 +1,131 @@
+"""Configuration: one settings class per concern, composed by `Settings`.
+
+Every field is read from a flag (`--max-chunk-bytes`) or an environment variable with the
+`LOGSTORE_` prefix (`LOGSTORE_MAX_CHUNK_BYTES`); a flag wins over the environment. Values are
+validated at start with messages a person can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from logstore.errors import ConfigError
+
+MiB = 1024 * 1024
+_COMMON = SettingsConfigDict(env_prefix="LOGSTORE_", extra="ignore", frozen=True)
+
+
+class StoreSettings(BaseSettings):
+    model_config = _COMMON
+    store: str = Field(
+        "sqlite:///./logstore-data/logstore.db",
+        description="sqlite:///PATH or cassandra://HOST[:PORT][,HOST...]/KEYSPACE?consistency=...",
+    )
+
+    @field_validator("store")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "cassandra://")):
+            raise ValueError("use sqlite:///PATH or cassandra://HOST[:PORT][,HOST...]/KEYSPACE")
+        return value
+
+
+class BusSettings(BaseSettings):
+    model_config = _COMMON
+    bus: str = Field("memory://", description="memory:// (one process) or amqp://USER:PASS@HOST:PORT/VHOST")
+
+    @field_validator("bus")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("memory://", "amqp://", "amqps://")):
+            raise ValueError("use memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
+        return value
+
+
+class HttpSettings(BaseSettings):
+    model_config = _COMMON
+    listen: str = Field("127.0.0.1:8080", description="HOST:PORT the HTTP server listens on")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("use HOST:PORT, for example 127.0.0.1:8080")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class AuthSettings(BaseSettings):
+    model_config = _COMMON
+    write_token: SecretStr | None = Field(None, description="bearer token for writes; unset = open")
+    read_token: SecretStr | None = Field(None, description="bearer token for reads; unset = open")
+    admin_token: SecretStr | None = Field(None, description="bearer token for delete and purge")
+
+
+class LimitsSettings(BaseSettings):
+    model_config = _COMMON
+    max_chunk_bytes: int = Field(1 * MiB, ge=1, description="largest chunk accepted, in bytes")
+    max_log_bytes: int = Field(100 * MiB, ge=1, description="largest log accepted, in bytes")
+
+
+class LoggingSettings(BaseSettings):
+    model_config = _COMMON
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+COMPONENTS: dict[str, type[BaseSettings]] = {
+    "store": StoreSettings,
+    "bus": BusSettings,
+    "http": HttpSettings,
+    "auth": AuthSettings,
+    "limits": LimitsSettings,
+    "logging": LoggingSettings,
+}
+
+
+class Settings:
+    """The root: composes the component settings; nothing else."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None) -> None:
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        try:
+            self.store = StoreSettings(**_pick(StoreSettings, given))
+            self.bus = BusSettings(**_pick(BusSettings, given))
+            self.http = HttpSettings(**_pick(HttpSettings, given))
+            self.auth = AuthSettings(**_pick(AuthSettings, given))
+            self.limits = LimitsSettings(**_pick(LimitsSettings, given))
+            self.logging = LoggingSettings(**_pick(LoggingSettings, given))
+        except ValidationError as exc:
+            raise ConfigError(describe(exc)) from exc
+
+
+def _pick(model: type[BaseSettings], given: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if k in model.model_fields}
+
+
+def describe(exc: ValidationError) -> str:
+    """Turn pydantic's report into lines like `--max-chunk-bytes (LOGSTORE_MAX_CHUNK_BYTES): ...`."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        flag = "--" + name.replace("_", "-")
+        lines.append(f"{flag} (LOGSTORE_{name.upper()}): {error['msg']}")
+    return "invalid configuration: " + "; ".join(lines)

@@ -1,0 +1,61 @@
+"""The one error hierarchy of logstore.
+
+    LogstoreError                 base of everything raised on purpose
+    ├── InvalidInput              the caller sent something that can never succeed
+    │   ├── InvalidJobId          job id empty, too long, or outside [A-Za-z0-9._-]
+    │   ├── InvalidClock          clock not an integer in 0..2**63-1
+    │   ├── ChunkTooLarge         one chunk over the configured chunk limit
+    │   ├── LogTooLarge           the chunk would take the job's log over the log limit
+    │   └── ChunkConflict         the clock is already stored with different bytes, or the chunk
+    │                             contradicts the job's final clock
+    ├── JobNotFound               no chunk and no record for this job id
+    ├── StoreUnavailable          the store could not be reached or timed out; retry later
+    └── ConfigError               configuration that cannot work, with a message a person can act on
+
+Errors are mapped to HTTP statuses, close codes and dead-letter reasons only at the edges
+(see `logstore.http_errors`); the core raises these and nothing driver-specific.
+"""
+
+from __future__ import annotations
+
+
+class LogstoreError(Exception):
+    """Base class. `reason` is a short stable machine-readable word used in metrics and dead letters."""
+
+    reason = "error"
+
+
+class InvalidInput(LogstoreError):
+    reason = "invalid"
+
+
+class InvalidJobId(InvalidInput):
+    reason = "invalid_job_id"
+
+
+class InvalidClock(InvalidInput):
+    reason = "invalid_clock"
+
+
+class ChunkTooLarge(InvalidInput):
+    reason = "chunk_too_large"
+
+
+class LogTooLarge(InvalidInput):
+    reason = "log_too_large"
+
+
+class ChunkConflict(InvalidInput):
+    reason = "conflict"
+
+
+class JobNotFound(LogstoreError):
+    reason = "not_found"
+
+
+class StoreUnavailable(LogstoreError):
+    reason = "store_unavailable"
+
+
+class ConfigError(LogstoreError):
+    reason = "config"

@@ -1,0 +1,1 @@
+"""Cassandra backend. Driver types never leave this package."""

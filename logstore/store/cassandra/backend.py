@@ -1,0 +1,208 @@
+"""The Cassandra LogStore.
+
+Writes: per job of a batch, read the job row (final clock) and the digests already stored for the
+batch's clocks (one IN query per partition), decide each chunk's outcome, then write the bucket
+rows before the chunks (so a reader that sees a chunk also sees its bucket) and the job row last.
+Every statement is prepared, marked idempotent and routed token-aware; retrying a batch after a
+StoreUnavailable is safe.
+
+Two writers racing with *different* bytes for the same clock can both pass the digest check; the
+store then keeps the later write. Identical duplicates, the normal case of redelivery, are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cassandra.cluster import Cluster, Session
+from cassandra.query import PreparedStatement
+
+from logstore.chunk import Chunk
+from logstore.errors import ChunkConflict, ConfigError, JobNotFound
+from logstore.store.cassandra import statements as cql
+from logstore.store.cassandra.futures import bridge
+from logstore.store.cassandra.schema import schema_present
+from logstore.store.cassandra.session import open_session
+from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
+from logstore.store.interface import JobInfo, JobState, LogStore, PutOutcome, PutResult
+from logstore.store.rules import derived_state, final_conflict, summarise_clocks
+
+READ_PAGE_ROWS = 64
+
+
+class CassandraStore(LogStore):
+    def __init__(self, cluster: Cluster, session: Session, target: CassandraTarget) -> None:
+        self._cluster = cluster
+        self._session = session
+        self.target = target
+        self._prepared: dict[str, PreparedStatement] = {}
+
+    @classmethod
+    async def connect(cls, url: str) -> CassandraStore:
+        target = parse_cassandra_url(url)
+        cluster, session = await open_session(target)
+        store = cls(cluster, session, target)
+        try:
+            if not await asyncio.to_thread(schema_present, session, target.keyspace):
+                raise ConfigError(
+                    f"keyspace {target.keyspace!r} has no logstore schema: "
+                    f"run `logstore schema apply --store {url}`"
+                )
+            await asyncio.to_thread(store._prepare_all)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    def _prepare_all(self) -> None:
+        for name in (
+            "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
+            "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
+            "SELECT_SIZES", "READ_PAGE", "DELETE_BUCKET", "DELETE_BUCKETS", "DELETE_JOB",
+        ):  # fmt: skip
+            statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
+            statement.is_idempotent = True  # every write here may be repeated safely
+            self._prepared[name] = statement
+
+    async def _run(self, name: str, *params: Any) -> list[Any]:
+        return await bridge(self._session.execute_async(self._prepared[name], params))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def put_chunks(self, chunks: Sequence[Chunk]) -> list[PutOutcome]:
+        by_job: dict[str, list[int]] = defaultdict(list)
+        for index, chunk in enumerate(chunks):
+            by_job[chunk.job_id].append(index)
+        outcomes: list[PutOutcome | None] = [None] * len(chunks)
+        results = await asyncio.gather(
+            *(self._put_job([chunks[i] for i in indexes]) for indexes in by_job.values())
+        )
+        for indexes, job_outcomes in zip(by_job.values(), results, strict=True):
+            for index, outcome in zip(indexes, job_outcomes, strict=True):
+                outcomes[index] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _put_job(self, chunks: list[Chunk]) -> list[PutOutcome]:
+        job_id = chunks[0].job_id
+        job_rows, stored = await asyncio.gather(
+            self._run("SELECT_JOB", job_id), self._stored_digests(job_id, chunks)
+        )
+        final_clock: int | None = job_rows[0][1] if job_rows else None
+        max_clock = await self._max_clock(job_id) if any(c.final for c in chunks) else -1
+        outcomes: list[PutOutcome] = []
+        to_write: list[Chunk] = []
+        new_final: int | None = None
+        for chunk in chunks:
+            known = stored.get(chunk.clock)
+            if known is not None and known != chunk.digest:
+                outcomes.append(
+                    ChunkConflict(f"clock {chunk.clock} of job {job_id} is stored with other bytes")
+                )
+                continue
+            conflict = final_conflict(chunk, final_clock, max_clock)
+            if conflict is not None:
+                outcomes.append(conflict)
+                continue
+            if chunk.final and final_clock is None:
+                final_clock = new_final = chunk.clock
+            if known is None:
+                stored[chunk.clock] = chunk.digest  # a second copy in this batch is a duplicate
+                to_write.append(chunk)
+                max_clock = max(max_clock, chunk.clock)
+                outcomes.append(PutResult.CREATED)
+            else:
+                outcomes.append(PutResult.DUPLICATE)
+        await self._write(job_id, to_write, new_final)
+        return outcomes
+
+    async def _stored_digests(self, job_id: str, chunks: list[Chunk]) -> dict[int, bytes]:
+        by_bucket: dict[int, list[int]] = defaultdict(list)
+        for chunk in chunks:
+            by_bucket[cql.bucket_of(chunk.clock)].append(chunk.clock)
+        pages = await asyncio.gather(
+            *(self._run("SELECT_DIGESTS", job_id, b, sorted(set(c))) for b, c in by_bucket.items())
+        )
+        return {clock: digest for rows in pages for clock, digest in rows}
+
+    async def _max_clock(self, job_id: str) -> int:
+        last_bucket = await self._run("SELECT_LAST_BUCKET", job_id)
+        if not last_bucket:
+            return -1
+        last = await self._run("SELECT_LAST_CLOCK", job_id, last_bucket[0][0])
+        return int(last[0][0]) if last else -1
+
+    async def _write(self, job_id: str, chunks: list[Chunk], new_final: int | None) -> None:
+        now = datetime.now(UTC)
+        buckets = {cql.bucket_of(chunk.clock) for chunk in chunks}
+        await asyncio.gather(*(self._run("INSERT_BUCKET", job_id, b) for b in buckets))
+        await asyncio.gather(
+            *(
+                self._run("INSERT_CHUNK", job_id, cql.bucket_of(c.clock), c.clock, c.size, c.digest, c.data)
+                for c in chunks
+            )
+        )
+        if new_final is not None:
+            await self._run("SET_FINAL", new_final, now, job_id)
+        else:
+            await self._run("TOUCH_JOB", now, job_id)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def _buckets(self, job_id: str) -> list[int]:
+        return [row[0] for row in await self._run("SELECT_BUCKETS", job_id)]
+
+    async def read_chunks(
+        self, job_id: str, from_clock: int = 0, to_clock: int | None = None
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        upto = (2**63 - 1) if to_clock is None else to_clock
+        first, last = cql.bucket_of(from_clock), cql.bucket_of(upto)
+        for bucket in await self._buckets(job_id):
+            if bucket < first or bucket > last:
+                continue
+            next_clock = max(from_clock, bucket * cql.CLOCKS_PER_BUCKET)
+            while True:
+                rows = await self._run("READ_PAGE", job_id, bucket, next_clock, upto, READ_PAGE_ROWS)
+                for clock, data in rows:
+                    yield clock, data
+                if len(rows) < READ_PAGE_ROWS:
+                    break
+                next_clock = rows[-1][0] + 1
+
+    async def get_job(self, job_id: str) -> JobInfo:
+        job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
+        if not job_rows and not buckets:
+            raise JobNotFound(f"job {job_id} not found")
+        state, final_clock, updated_at = job_rows[0] if job_rows else (None, None, None)
+        pages = await asyncio.gather(*(self._run("SELECT_SIZES", job_id, b) for b in buckets))
+        sizes = ((int(clock), int(size)) for rows in pages for clock, size in rows)
+        total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
+        return JobInfo(
+            job_id=job_id,
+            state=JobState(state) if state else derived_state(final_clock),
+            bytes=total,
+            chunks=count,
+            final_clock=final_clock,
+            missing=missing,
+            contiguous_clocks=contiguous_clocks,
+            contiguous_bytes=contiguous_bytes,
+            updated_at=updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None,
+        )
+
+    async def delete_job(self, job_id: str) -> bool:
+        job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
+        if not job_rows and not buckets:
+            return False
+        await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
+        await self._run("DELETE_BUCKETS", job_id)
+        await self._run("DELETE_JOB", job_id)
+        return True
+
+    async def ping(self) -> None:
+        await bridge(self._session.execute_async("SELECT release_version FROM system.local"))
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._cluster.shutdown)

@@ -1,0 +1,63 @@
+"""Build a driver session from a CassandraTarget: token-aware, short timeouts, chosen consistency."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
+from cassandra.query import tuple_factory
+
+from logstore.errors import StoreUnavailable
+from logstore.store.cassandra.futures import UNAVAILABLE_ERRORS
+from logstore.store.cassandra.url import CassandraTarget
+
+
+def _connection_class() -> Any:
+    try:  # libev ships in the driver's Linux wheels; asyncore is gone from Python 3.12
+        from cassandra.io.libevreactor import LibevConnection
+
+        return LibevConnection
+    except ImportError:  # pragma: no cover - depends on the wheel
+        from cassandra.io.asyncioreactor import AsyncioConnection
+
+        return AsyncioConnection
+
+
+def build_cluster(target: CassandraTarget) -> Cluster:
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+        consistency_level=ConsistencyLevel.name_to_value[target.consistency],
+        request_timeout=target.timeout_s,
+        row_factory=tuple_factory,
+    )
+    return Cluster(
+        contact_points=list(target.hosts),
+        port=target.port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connection_class=_connection_class(),
+        connect_timeout=target.connect_timeout_s,
+        control_connection_timeout=target.connect_timeout_s,
+        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=10.0),
+        idle_heartbeat_interval=10,
+        idle_heartbeat_timeout=5,
+        protocol_version=5,
+    )
+
+
+async def open_session(target: CassandraTarget) -> tuple[Cluster, Session]:
+    """Connect without blocking the event loop; raise StoreUnavailable when no host answers."""
+    cluster = build_cluster(target)
+    try:
+        session = await asyncio.to_thread(cluster.connect)
+    except UNAVAILABLE_ERRORS as exc:
+        cluster.shutdown()
+        hosts = ",".join(target.hosts)
+        raise StoreUnavailable(f"cassandra at {hosts}:{target.port} cannot be reached: {exc}") from exc
+    return cluster, session

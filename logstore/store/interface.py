@@ -1,0 +1,132 @@
+"""The LogStore interface: what every storage backend promises.
+
+Contract, shared by every backend and checked by one conformance suite
+(tests/logstore/store/conformance.py):
+
+- Identity and idempotency: a chunk is identified by (job_id, clock). Writing the same bytes for
+  a stored clock again is a no-op reported as DUPLICATE. Writing different bytes for a stored clock
+  is refused with ChunkConflict and the stored bytes stay as they were.
+- Final clock: a chunk written with final=True fixes the job's final clock F. Afterwards a chunk
+  with a clock above F, or a second final chunk with another clock, is refused with ChunkConflict;
+  so is a final chunk below a clock already stored.
+- Durability: `put_chunks` returns only after every chunk it reports CREATED or DUPLICATE is
+  durably stored (committed to SQLite's WAL; acknowledged by Cassandra at the configured
+  consistency). A failure to reach the store raises StoreUnavailable and the caller must retry:
+  the write may or may not have happened, and retrying is safe because writes are idempotent.
+- Order: `read_chunks` yields stored chunks in ascending clock order from any starting clock,
+  whatever order they were written in. It skips clocks that are not stored; readers that need a
+  contiguous log stop at the first gap themselves (see `JobInfo.missing`).
+- Not found: `get_job` raises JobNotFound for a job with no chunk and no record; `read_chunks`
+  of such a job yields nothing.
+- Deletion: `delete_job` removes the job's chunks and record for good.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from logstore.chunk import Chunk
+from logstore.errors import ChunkConflict
+
+
+class JobState(enum.StrEnum):
+    RUNNING = "running"  # chunks arrive; no final chunk yet
+    FINISHED = "finished"  # the final chunk is stored
+    COMPACTED = "compacted"  # the log lives in an archive
+    ABANDONED = "abandoned"  # given up on; `missing` lists what never arrived
+
+
+class PutResult(enum.StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+
+
+PutOutcome = PutResult | ChunkConflict
+"""Per chunk of a batch: stored, already stored, or refused (and nothing changed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """What the store knows about one job.
+
+    `missing` lists inclusive clock ranges (a, b) below the highest known clock (the final clock
+    once it is known) that are not stored. `contiguous_clocks` is how many clocks from 0 on are
+    stored without a gap, and `contiguous_bytes` their size: the part of the log a reader may show.
+    """
+
+    job_id: str
+    state: JobState
+    bytes: int
+    chunks: int
+    final_clock: int | None
+    missing: list[tuple[int, int]] = field(default_factory=list)
+    contiguous_clocks: int = 0
+    contiguous_bytes: int = 0
+    created_at: float | None = None
+    updated_at: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the final clock is known and every clock up to it is stored."""
+        return self.final_clock is not None and self.contiguous_clocks == self.final_clock + 1
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "job_id": self.job_id,
+            "state": self.state.value,
+            "bytes": self.bytes,
+            "chunks": self.chunks,
+            "final_clock": self.final_clock,
+            "missing": [[a, b] for a, b in self.missing],
+            "complete": self.complete,
+            "contiguous_bytes": self.contiguous_bytes,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+class LogStore(ABC):
+    """An async store of job logs. See the module docstring for the contract."""
+
+    @abstractmethod
+    async def put_chunks(self, chunks: Sequence[Chunk]) -> list[PutOutcome]:
+        """Store a batch; return one outcome per chunk, in the batch's order.
+
+        A refused chunk (ChunkConflict in its slot) changes nothing; the others are stored.
+        Raises StoreUnavailable when the store cannot be reached (retry the whole batch).
+        """
+
+    async def put_chunk(self, chunk: Chunk) -> PutResult:
+        """Store one chunk; raise ChunkConflict if it is refused."""
+        (outcome,) = await self.put_chunks([chunk])
+        if isinstance(outcome, ChunkConflict):
+            raise outcome
+        return outcome
+
+    @abstractmethod
+    def read_chunks(
+        self, job_id: str, from_clock: int = 0, to_clock: int | None = None
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """Yield (clock, bytes) of stored chunks with from_clock <= clock <= to_clock, ascending.
+
+        Reads page by page: memory stays bounded whatever the log's size.
+        """
+
+    @abstractmethod
+    async def get_job(self, job_id: str) -> JobInfo:
+        """Return the job's metadata; raise JobNotFound for an unknown job."""
+
+    @abstractmethod
+    async def delete_job(self, job_id: str) -> bool:
+        """Remove the job's chunks and record; return False if there was nothing to remove."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers now (for readiness checks)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads."""

@@ -1,0 +1,56 @@
+"""Rules every backend applies the same way: the final-clock checks and job summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from logstore.chunk import Chunk
+from logstore.errors import ChunkConflict
+from logstore.store.interface import JobState
+
+
+def final_conflict(chunk: Chunk, final_clock: int | None, max_clock: int) -> ChunkConflict | None:
+    """The final-clock rules of the LogStore contract, shared by the backends."""
+    if final_clock is not None and chunk.clock > final_clock:
+        return ChunkConflict(
+            f"clock {chunk.clock} of job {chunk.job_id} is after its final clock {final_clock}"
+        )
+    if chunk.final and final_clock is not None and chunk.clock != final_clock:
+        return ChunkConflict(f"job {chunk.job_id} already ended at clock {final_clock}, not {chunk.clock}")
+    if chunk.final and max_clock > chunk.clock:
+        return ChunkConflict(
+            f"final clock {chunk.clock} of job {chunk.job_id} is below stored clock {max_clock}"
+        )
+    return None
+
+
+def derived_state(final_clock: int | None) -> JobState:
+    return JobState.RUNNING if final_clock is None else JobState.FINISHED
+
+
+def summarise_clocks(
+    sizes: Iterable[tuple[int, int]], final_clock: int | None
+) -> tuple[int, int, list[tuple[int, int]], int, int]:
+    """From (clock, size) pairs in ascending clock order, compute
+    (bytes, chunks, missing ranges, contiguous clocks, contiguous bytes).
+
+    Missing ranges are the gaps below the highest clock seen, or below the final clock when known.
+    """
+    total = count = 0
+    missing: list[tuple[int, int]] = []
+    expected = 0
+    contiguous_clocks = contiguous_bytes = 0
+    in_prefix = True
+    for clock, size in sizes:
+        if clock > expected:
+            missing.append((expected, clock - 1))
+            in_prefix = False
+        if in_prefix:
+            contiguous_clocks = clock + 1
+            contiguous_bytes += size
+        total += size
+        count += 1
+        expected = clock + 1
+    if final_clock is not None and final_clock >= expected:
+        missing.append((expected, final_clock))
+    return total, count, missing, contiguous_clocks, contiguous_bytes

@@ -1,0 +1,1 @@
+"""HTTP edge shared by the services: app factory, error mapping, auth, health and metrics."""

@@ -1,0 +1,58 @@
+"""The FastAPI app factory: the service routers it is given, plus /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from logstore import __version__
+from logstore.errors import LogstoreError
+from logstore.web.errors import error_response, install_error_handlers
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def create_app(
+    routers: Sequence[APIRouter],
+    ready: Hook,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> FastAPI:
+    """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for hook in on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook()
+
+    app = FastAPI(title="logstore", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            await ready()
+        except LogstoreError as exc:
+            return error_response(exc)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
