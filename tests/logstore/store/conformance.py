@@ -1,0 +1,200 @@
+"""The one conformance suite every LogStore backend passes. A backend's test module subclasses
+`StoreConformance` and provides a `store` fixture; nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+
+import pytest
+
+from logstore.chunk import Chunk
+from logstore.errors import ChunkConflict, JobNotFound
+from logstore.store import JobState, LogStore, PutResult
+from tests.corpus import corpus_files, split
+
+
+async def read_all(
+    store: LogStore, job_id: str, from_clock: int = 0, to_clock: int | None = None
+) -> list[tuple[int, bytes]]:
+    return [item async for item in store.read_chunks(job_id, from_clock, to_clock)]
+
+
+async def log_bytes(store: LogStore, job_id: str) -> bytes:
+    return b"".join(data for _, data in await read_all(store, job_id))
+
+
+def chunks_of(job_id: str, data: bytes, size: int) -> list[Chunk]:
+    pieces = split(data, size)
+    return [Chunk.create(job_id, i, p, final=i == len(pieces) - 1) for i, p in enumerate(pieces)]
+
+
+class StoreConformance:
+    async def test_out_of_order_and_duplicated_writes_read_back_in_order(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        source = (corpus_files()[0].parent / "npm.sh.raw").read_bytes()[:200_000]
+        chunks = chunks_of(job_id, source, 1600)
+        shuffled = chunks + random.Random(7).sample(chunks, len(chunks) // 10)
+        random.Random(8).shuffle(shuffled)
+        # the final chunk may arrive early; the others still belong below it
+        outcomes = []
+        for start in range(0, len(shuffled), 40):
+            outcomes += await store.put_chunks(shuffled[start : start + 40])
+        assert outcomes.count(PutResult.CREATED) == len(chunks)
+        assert outcomes.count(PutResult.DUPLICATE) == len(shuffled) - len(chunks)
+        items = await read_all(store, job_id)
+        assert [clock for clock, _ in items] == list(range(len(chunks)))
+        assert b"".join(data for _, data in items) == source
+
+    async def test_identical_duplicate_is_reported_and_changes_nothing(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        assert await store.put_chunk(Chunk.create(job_id, 0, b"hello\n")) is PutResult.CREATED
+        assert await store.put_chunk(Chunk.create(job_id, 0, b"hello\n")) is PutResult.DUPLICATE
+        info = await store.get_job(job_id)
+        assert (info.chunks, info.bytes) == (1, 6)
+
+    async def test_conflicting_duplicate_is_refused_and_first_bytes_kept(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        await store.put_chunk(Chunk.create(job_id, 0, b"first"))
+        with pytest.raises(ChunkConflict):
+            await store.put_chunk(Chunk.create(job_id, 0, b"second"))
+        assert await read_all(store, job_id) == [(0, b"first")]
+        assert (await store.get_job(job_id)).bytes == 5
+
+    async def test_batch_reports_each_outcome_and_stores_the_good_ones(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        await store.put_chunk(Chunk.create(job_id, 1, b"one"))
+        outcomes = await store.put_chunks(
+            [Chunk.create(job_id, 0, b"zero"), Chunk.create(job_id, 1, b"uno"), Chunk.create(job_id, 1, b"one"),
+             Chunk.create(job_id, 2, b"two"), Chunk.create(job_id, 2, b"two")]
+        )  # fmt: skip
+        assert outcomes[0] is PutResult.CREATED
+        assert isinstance(outcomes[1], ChunkConflict)
+        assert outcomes[2:] == [PutResult.DUPLICATE, PutResult.CREATED, PutResult.DUPLICATE]
+        assert await log_bytes(store, job_id) == b"zeroonetwo"
+
+    async def test_empty_chunks_and_non_utf8_bytes_round_trip(self, store: LogStore, job_id: str) -> None:
+        pieces = [
+            b"",
+            b"\xff\xfe\x00binary\x80",
+            b"",
+            "caf\u00e9 \u2603\r\n".encode(),
+            b"\x1b[31mred\x1b[0m",
+            b"",
+        ]
+        await store.put_chunks([Chunk.create(job_id, i, p) for i, p in enumerate(pieces)])
+        assert await read_all(store, job_id) == list(enumerate(pieces))
+        info = await store.get_job(job_id)
+        assert info.chunks == len(pieces)
+        assert info.bytes == sum(map(len, pieces))
+
+    async def test_every_corpus_file_round_trips_exactly(self, store: LogStore, job_id: str) -> None:
+        for index, path in enumerate(corpus_files()):
+            source = path.read_bytes()
+            job = f"{job_id}-{index}"
+            await store.put_chunks(chunks_of(job, source, 4096)[::-1])
+            assert await log_bytes(store, job) == source, path.name
+
+    async def test_fifty_megabyte_log_crossing_buckets(self, store: LogStore, job_id: str) -> None:
+        source = os.urandom(50 * 1024 * 1024)
+        chunks = chunks_of(job_id, source, 64 * 1024)  # 800 chunks: several buckets of 256 clocks
+        for start in range(0, len(chunks), 32):
+            await store.put_chunks(chunks[start : start + 32])
+        expected = 0
+        received = bytearray()
+        async for clock, data in store.read_chunks(job_id):
+            assert clock == expected
+            expected += 1
+            received += data
+        assert received == source
+        info = await store.get_job(job_id)
+        assert (info.chunks, info.bytes, info.complete) == (800, len(source), True)
+        tail = await read_all(store, job_id, 700)
+        assert [c for c, _ in tail] == list(range(700, 800))
+
+    async def test_sixteen_concurrent_writers(self, store: LogStore, job_id: str) -> None:
+        jobs = {f"{job_id}-{w}": os.urandom(40_000 + w) for w in range(8)}
+        chunks = [c for job, data in jobs.items() for c in chunks_of(job, data, 1000)]
+        random.Random(3).shuffle(chunks)
+
+        async def writer(part: list[Chunk]) -> None:
+            for start in range(0, len(part), 5):
+                await store.put_chunks(part[start : start + 5])
+
+        # 16 writers over 8 jobs, each job's chunks spread over writers, every chunk sent twice
+        doubled = chunks + chunks[::-1]
+        await asyncio.gather(*(writer(doubled[w::16]) for w in range(16)))
+        for job, data in jobs.items():
+            assert await log_bytes(store, job) == data
+            assert (await store.get_job(job)).complete
+
+    async def test_reads_from_any_clock_and_up_to_any_clock(self, store: LogStore, job_id: str) -> None:
+        pieces = [f"line {i}\n".encode() for i in range(600)]
+        await store.put_chunks([Chunk.create(job_id, i, p) for i, p in enumerate(pieces)])
+        for start in (0, 1, 255, 256, 257, 511, 599):
+            assert await read_all(store, job_id, start) == list(enumerate(pieces))[start:]
+        assert await read_all(store, job_id, 250, 260) == list(enumerate(pieces))[250:261]
+        assert await read_all(store, job_id, 600) == []
+
+    async def test_reads_skip_missing_clocks(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunks([Chunk.create(job_id, c, b"%d" % c) for c in (0, 1, 3, 700)])
+        assert [c for c, _ in await read_all(store, job_id)] == [0, 1, 3, 700]
+
+    async def test_metadata_of_a_running_job_with_gaps(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunks([Chunk.create(job_id, c, b"abc") for c in (0, 1, 4, 5, 9)])
+        info = await store.get_job(job_id)
+        assert info.state is JobState.RUNNING
+        assert (info.chunks, info.bytes, info.final_clock) == (5, 15, None)
+        assert info.missing == [(2, 3), (6, 8)]
+        assert (info.contiguous_clocks, info.contiguous_bytes, info.complete) == (2, 6, False)
+
+    async def test_final_chunk_finishes_the_job(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunk(Chunk.create(job_id, 3, b"end\n", final=True))
+        info = await store.get_job(job_id)
+        assert info.state is JobState.FINISHED
+        assert info.final_clock == 3
+        assert info.missing == [(0, 2)]
+        assert not info.complete
+        await store.put_chunks([Chunk.create(job_id, c, b"x") for c in (0, 1, 2)])
+        info = await store.get_job(job_id)
+        assert info.complete and info.missing == []
+        assert info.as_json()["state"] == "finished"
+
+    async def test_chunks_after_the_final_clock_are_refused(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunk(Chunk.create(job_id, 1, b"b", final=True))
+        with pytest.raises(ChunkConflict):
+            await store.put_chunk(Chunk.create(job_id, 2, b"late"))
+        with pytest.raises(ChunkConflict):
+            await store.put_chunk(Chunk.create(job_id, 0, b"a", final=True))
+        assert [c for c, _ in await read_all(store, job_id)] == [1]
+        assert (await store.get_job(job_id)).final_clock == 1
+
+    async def test_final_clock_below_a_stored_clock_is_refused(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunks([Chunk.create(job_id, c, b"x") for c in range(5)])
+        with pytest.raises(ChunkConflict):
+            await store.put_chunk(Chunk.create(job_id, 2, b"x", final=True))
+        info = await store.get_job(job_id)
+        assert info.final_clock is None and info.state is JobState.RUNNING
+
+    async def test_unknown_job_is_not_found(self, store: LogStore, job_id: str) -> None:
+        with pytest.raises(JobNotFound):
+            await store.get_job(job_id)
+        assert await read_all(store, job_id) == []
+
+    async def test_delete_removes_the_job_for_good(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunks(chunks_of(job_id, os.urandom(300_000), 1000))
+        await store.put_chunk(Chunk.create(f"{job_id}-other", 0, b"keep"))
+        assert await store.delete_job(job_id) is True
+        with pytest.raises(JobNotFound):
+            await store.get_job(job_id)
+        assert await read_all(store, job_id) == []
+        assert await store.delete_job(job_id) is False
+        assert await log_bytes(store, f"{job_id}-other") == b"keep"
+
+    async def test_ping_answers(self, store: LogStore) -> None:
+        await store.ping()

@@ -1,0 +1,26 @@
+"""Where the tests find the real servers that `make test` starts (scripts/cassandra.sh,
+scripts/rabbitmq.sh). A test that needs one fails with a clear message when it is not there:
+it never skips, on CI or anywhere else."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+CASSANDRA_URL = os.environ.get(
+    "LOGSTORE_TEST_CASSANDRA", "cassandra://127.0.0.1:9042/logstore_test?consistency=ONE"
+)
+
+
+def require_port(host: str, port: int, what: str, start: str) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"{what} is not reachable on {host}:{port} ({exc}); start it with `{start}`")
+
+
+def require_cassandra() -> str:
+    require_port("127.0.0.1", 9042, "Cassandra", "scripts/cassandra.sh up")
+    return CASSANDRA_URL
