@@ -70,9 +70,14 @@ class StoreConformance:
     ) -> None:
         await store.put_chunk(Chunk.create(job_id, 1, b"one"))
         outcomes = await store.put_chunks(
-            [Chunk.create(job_id, 0, b"zero"), Chunk.create(job_id, 1, b"uno"), Chunk.create(job_id, 1, b"one"),
-             Chunk.create(job_id, 2, b"two"), Chunk.create(job_id, 2, b"two")]
-        )  # fmt: skip
+            [
+                Chunk.create(job_id, 0, b"zero"),
+                Chunk.create(job_id, 1, b"uno"),
+                Chunk.create(job_id, 1, b"one"),
+                Chunk.create(job_id, 2, b"two"),
+                Chunk.create(job_id, 2, b"two"),
+            ]
+        )
         assert outcomes[0] is PutResult.CREATED
         assert isinstance(outcomes[1], ChunkConflict)
         assert outcomes[2:] == [PutResult.DUPLICATE, PutResult.CREATED, PutResult.DUPLICATE]
@@ -162,7 +167,8 @@ class StoreConformance:
         assert not info.complete
         await store.put_chunks([Chunk.create(job_id, c, b"x") for c in (0, 1, 2)])
         info = await store.get_job(job_id)
-        assert info.complete and info.missing == []
+        assert info.complete
+        assert info.missing == []
         assert info.as_json()["state"] == "finished"
 
     async def test_chunks_after_the_final_clock_are_refused(self, store: LogStore, job_id: str) -> None:
@@ -179,7 +185,8 @@ class StoreConformance:
         with pytest.raises(ChunkConflict):
             await store.put_chunk(Chunk.create(job_id, 2, b"x", final=True))
         info = await store.get_job(job_id)
-        assert info.final_clock is None and info.state is JobState.RUNNING
+        assert info.final_clock is None
+        assert info.state is JobState.RUNNING
 
     async def test_unknown_job_is_not_found(self, store: LogStore, job_id: str) -> None:
         with pytest.raises(JobNotFound):
