@@ -3,8 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
+from logstore.cli.serve import build_app
+from logstore.config import Settings
+from logstore.store import LogStore
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import parse_cassandra_url
@@ -32,3 +36,20 @@ async def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     store = SQLiteStore(tmp_path_factory.mktemp("sqlite") / "logstore.db")
     yield store
     await store.close()
+
+
+@pytest.fixture(params=["sqlite", "cassandra"])
+def any_store(request: pytest.FixtureRequest) -> LogStore:
+    """Each test using this runs once on SQLite and once on the real Cassandra."""
+    store: LogStore = request.getfixturevalue(f"{request.param}_store")
+    return store
+
+
+@pytest.fixture
+async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the all-in-one app with small limits: 1 KiB chunks, 4 KiB logs."""
+    settings = Settings({"max_chunk_bytes": 1024, "max_log_bytes": 4096, "store": "sqlite:///unused"})
+    app = build_app(settings, any_store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://logstore") as client:
+        yield client

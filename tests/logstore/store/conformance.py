@@ -188,6 +188,13 @@ class StoreConformance:
         assert info.final_clock is None
         assert info.state is JobState.RUNNING
 
+    async def test_largest_clock_round_trips(self, store: LogStore, job_id: str) -> None:
+        top = 2**63 - 1
+        await store.put_chunks([Chunk.create(job_id, top, b"last"), Chunk.create(job_id, 0, b"first")])
+        assert await read_all(store, job_id, top - 1) == [(top, b"last")]
+        info = await store.get_job(job_id)
+        assert info.missing == [(1, top - 1)]
+
     async def test_unknown_job_is_not_found(self, store: LogStore, job_id: str) -> None:
         with pytest.raises(JobNotFound):
             await store.get_job(job_id)
