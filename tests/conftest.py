@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from logstore.cli.serve import build_app
+from logstore.cli.app import build_app
 from logstore.config import Settings
 from logstore.store import LogStore
 from logstore.store.cassandra.backend import CassandraStore

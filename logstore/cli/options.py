@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from logstore.config import Settings
+if TYPE_CHECKING:
+    from logstore.config import Settings
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
@@ -25,6 +26,8 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    from logstore.config import Settings  # pydantic is slow to import; client commands skip it
+
     names = (
         "store", "bus", "listen", "write_token", "read_token", "admin_token",
         "max_chunk_bytes", "max_log_bytes", "log_level",

@@ -36,6 +36,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--no-final", action="store_true", help="leave the job running (no final chunk)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: for files over 1 MiB on a terminal)")  # fmt: skip
+    parser.add_argument("--retries", type=int, default=8, help="attempts per chunk on 429/503/network errors")
     add_client_flags(parser, "LOGSTORE_WRITE_TOKEN")
     parser.set_defaults(run=run)
 
@@ -64,7 +65,7 @@ async def push(args: argparse.Namespace, stream: BinaryIO, total: int | None) ->
     ) as client:
 
         async def send(clock: int, data: bytes, final: bool) -> None:
-            await put(client, args.job, clock, data, final)
+            await put(client, args.job, clock, data, final, args.retries)
             bar.update(len(data))
 
         try:
@@ -86,10 +87,12 @@ async def push(args: argparse.Namespace, stream: BinaryIO, total: int | None) ->
     return sent
 
 
-async def put(client: httpx.AsyncClient, job_id: str, clock: int, data: bytes, final: bool) -> None:
+async def put(
+    client: httpx.AsyncClient, job_id: str, clock: int, data: bytes, final: bool, attempts: int
+) -> None:
     url = f"/v1/jobs/{job_id}/chunks/{clock}"
     params = {"final": "true"} if final else None
-    async for attempt in retrying():
+    async for attempt in retrying(attempts):
         with attempt:
             response = await client.put(url, content=data, params=params)
             if response.status_code in (200, 201):
@@ -105,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         print(f"logstore push: {exc}", file=sys.stderr)
         return 2
-    if args.chunk_size < 1 or args.concurrency < 1:
-        print("logstore push: --chunk-size and --concurrency must be at least 1", file=sys.stderr)
+    if min(args.chunk_size, args.concurrency, args.retries) < 1:
+        print("logstore push: --chunk-size, --concurrency and --retries must be at least 1", file=sys.stderr)
         return 2
     try:
         if args.file == "-":

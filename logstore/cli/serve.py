@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-import uvloop
-from fastapi import FastAPI
-
-from ingest.http import ingest_router
-from ingest.service import IngestService
 from logstore.cli.options import add_service_flags, settings_from
-from logstore.config import Settings
-from logstore.logs import configure_logging
-from logstore.store import LogStore, open_store
-from logstore.web.app import create_app
-from stream.http import stream_router
+
+if TYPE_CHECKING:
+    from logstore.config import Settings
 
 log = logging.getLogger("logstore.serve")
 
@@ -29,21 +21,16 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def build_app(settings: Settings, store: LogStore) -> FastAPI:
-    """The all-in-one HTTP app over an open store (also what the tests drive)."""
-    service = IngestService(store, settings.limits)
-    return create_app(
-        routers=[ingest_router(service, settings.auth), stream_router(store, settings.auth)],
-        ready=store.ping,
-    )
-
-
 async def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from logstore.cli.app import build_app
+    from logstore.store import open_store
+
     store = await open_store(settings.store.store)
     try:
-        app = build_app(settings, store)
         config = uvicorn.Config(
-            app,
+            build_app(settings, store),
             host=settings.http.host,
             port=settings.http.port,
             loop="none",
@@ -51,15 +38,18 @@ async def serve(settings: Settings) -> None:
             access_log=False,
             timeout_graceful_shutdown=10,
         )
-        log.info(
-            "serving", extra={"listen": settings.http.listen, "store": settings.store.store.split("?")[0]}
-        )
+        where = settings.store.store.split("?")[0]
+        log.info("serving", extra={"listen": settings.http.listen, "store": where})
         await uvicorn.Server(config).serve()
     finally:
         await store.close()
 
 
 def run(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from logstore.logs import configure_logging
+
     settings = settings_from(args)
     configure_logging(settings.logging.log_level, "serve")
     uvloop.run(serve(settings))

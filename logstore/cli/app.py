@@ -1,0 +1,21 @@
+"""Compose the all-in-one HTTP app from the roles' routers (used by `serve` and the tests)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ingest.http import ingest_router
+from ingest.service import IngestService
+from logstore.config import Settings
+from logstore.store import LogStore
+from logstore.web.app import create_app
+from stream.http import stream_router
+
+
+def build_app(settings: Settings, store: LogStore) -> FastAPI:
+    """The all-in-one HTTP app over an open store."""
+    service = IngestService(store, settings.limits)
+    return create_app(
+        routers=[ingest_router(service, settings.auth), stream_router(store, settings.auth)],
+        ready=store.ping,
+    )
