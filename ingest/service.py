@@ -1,25 +1,40 @@
-"""The ingest service: validate a chunk, keep the limits, store it. Every entry point (HTTP, AMQP)
+"""The ingest service: validate chunks, keep the limits, store them through a circuit breaker,
+then announce them and request compaction of finished jobs. Every entry point (HTTP, AMQP)
 calls this; none of them repeats its rules."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from ingest import metrics
 from ingest.log_limit import LogSizeLimit
+from logstore.bus import Announcement, Bus
 from logstore.chunk import Chunk, check_chunk_size
 from logstore.config import LimitsSettings
-from logstore.errors import InvalidInput
+from logstore.errors import ChunkConflict, InvalidInput
+from logstore.resilience import BreakerState, CircuitBreaker
 from logstore.store import LogStore, PutResult
 
 log = logging.getLogger("logstore.ingest")
 
+Outcome = PutResult | InvalidInput
+"""Per chunk of a batch: stored, already stored, or refused (nothing changed)."""
+
+
+def _breaker_changed(state: BreakerState) -> None:
+    metrics.BREAKER_STATE.set(state.value)
+    metrics.BREAKER_TRANSITIONS.labels(state.name.lower()).inc()
+    log.warning("store circuit breaker %s", state.name.lower())
+
 
 class IngestService:
-    def __init__(self, store: LogStore, limits: LimitsSettings) -> None:
+    def __init__(self, store: LogStore, bus: Bus, limits: LimitsSettings) -> None:
         self.store = store
+        self.bus = bus
         self.limits = limits
+        self.breaker = CircuitBreaker("store", on_change=_breaker_changed)
         self._log_limit = LogSizeLimit(store, limits.max_log_bytes)
 
     def validate(self, job_id: object, clock: object, data: bytes, final: bool) -> Chunk:
@@ -33,19 +48,51 @@ class IngestService:
         return chunk
 
     async def ingest(self, chunk: Chunk) -> PutResult:
-        """Store one validated chunk. Raises InvalidInput (log too large, conflict) or
-        StoreUnavailable; in either case nothing was stored by this call."""
-        try:
-            await self._log_limit.check(chunk)
+        """Store one validated chunk; raise InvalidInput (log too large, conflict),
+        StoreUnavailable or BusUnavailable. When it raises InvalidInput nothing was stored."""
+        (outcome,) = await self.ingest_batch([chunk])
+        if isinstance(outcome, InvalidInput):
+            raise outcome
+        return outcome
+
+    async def ingest_batch(self, chunks: Sequence[Chunk]) -> list[Outcome]:
+        """Store a batch: one outcome per chunk, in order. Raises StoreUnavailable (nothing to
+        acknowledge; retrying the batch is safe) or BusUnavailable (stored, but a compaction
+        request was not confirmed; retrying is safe too)."""
+        outcomes: list[Outcome | None] = [None] * len(chunks)
+        accepted: list[int] = []
+        for index, chunk in enumerate(chunks):
+            try:
+                await self._log_limit.check(chunk)
+                accepted.append(index)
+            except InvalidInput as exc:
+                outcomes[index] = exc
+        if accepted:
+            batch = [chunks[i] for i in accepted]
             started = time.perf_counter()
-            result = await self.store.put_chunk(chunk)
+            results = await self.breaker.call(lambda: self.store.put_chunks(batch))
             metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
-        except InvalidInput as exc:
-            metrics.REJECTED.labels(exc.reason).inc()
-            log.info("chunk refused: %s", exc, extra={"job_id": chunk.job_id, "clock": chunk.clock})
-            raise
-        metrics.CHUNKS.labels(result.value).inc()
-        if result is PutResult.CREATED:
-            metrics.BYTES.inc(chunk.size)
-            self._log_limit.stored(chunk)
-        return result
+            metrics.BATCH_SIZE.observe(len(batch))
+            for index, result in zip(accepted, results, strict=True):
+                outcomes[index] = result
+        done = [outcome for outcome in outcomes if outcome is not None]
+        await self._after_store(chunks, done)
+        return done
+
+    async def _after_store(self, chunks: Sequence[Chunk], outcomes: list[Outcome]) -> None:
+        for chunk, outcome in zip(chunks, outcomes, strict=True):
+            if isinstance(outcome, InvalidInput):
+                metrics.REJECTED.labels(outcome.reason).inc()
+                level = logging.WARNING if isinstance(outcome, ChunkConflict) else logging.INFO
+                log.log(
+                    level, "chunk refused: %s", outcome, extra={"job_id": chunk.job_id, "clock": chunk.clock}
+                )
+                continue
+            metrics.CHUNKS.labels(outcome.value).inc()
+            if outcome is PutResult.CREATED:
+                metrics.BYTES.inc(chunk.size)
+                self._log_limit.stored(chunk)
+                await self.bus.announce(Announcement(chunk.job_id, chunk.clock, chunk.data, chunk.final))
+            if chunk.final:  # a duplicate final too: its first request may not have been confirmed
+                await self.bus.request_compaction(chunk.job_id)
+                log.info("job finished", extra={"job_id": chunk.job_id, "final_clock": chunk.clock})

@@ -36,6 +36,14 @@ class StoreSettings(BaseSettings):
 class BusSettings(BaseSettings):
     model_config = _COMMON
     bus: str = Field("memory://", description="memory:// (one process) or amqp://USER:PASS@HOST:PORT/VHOST")
+    chunks_exchange: str = Field("logstore.chunks", description="exchange workers publish chunks to")
+    ingest_queue: str = Field("logstore.ingest", description="durable quorum queue ingesters consume")
+    dead_letter_queue: str = Field("logstore.ingest.dead", description="where refused messages go")
+    live_exchange: str = Field("logstore.live", description="exchange of stored-chunk announcements")
+    compact_queue: str = Field("logstore.compact", description="durable queue of finished jobs")
+    prefetch: int = Field(400, ge=1, description="unacknowledged messages one ingester may hold")
+    batch_size: int = Field(200, ge=1, description="chunks written to the store per batch, at most")
+    batch_linger_ms: float = Field(5.0, ge=0, description="wait for more chunks before a batch, ms")
 
     @field_validator("bus")
     @classmethod

@@ -6,10 +6,12 @@
     │   ├── InvalidClock          clock not an integer in 0..2**63-1
     │   ├── ChunkTooLarge         one chunk over the configured chunk limit
     │   ├── LogTooLarge           the chunk would take the job's log over the log limit
-    │   └── ChunkConflict         the clock is already stored with different bytes, or the chunk
+    │   ├── ChunkConflict         the clock is already stored with different bytes, or the chunk
     │                             contradicts the job's final clock
+    │   └── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
+    ├── BusUnavailable            the broker could not take a message now; retry later
     └── ConfigError               configuration that cannot work, with a message a person can act on
 
 Errors are mapped to HTTP statuses, close codes and dead-letter reasons only at the edges
@@ -49,12 +51,20 @@ class ChunkConflict(InvalidInput):
     reason = "conflict"
 
 
+class MalformedMessage(InvalidInput):
+    reason = "malformed_headers"
+
+
 class JobNotFound(LogstoreError):
     reason = "not_found"
 
 
 class StoreUnavailable(LogstoreError):
     reason = "store_unavailable"
+
+
+class BusUnavailable(LogstoreError):
+    reason = "bus_unavailable"
 
 
 class ConfigError(LogstoreError):

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from logstore.bus.memory import MemoryBus
 from logstore.cli.app import build_app
 from logstore.config import Settings
 from logstore.store import LogStore
@@ -49,7 +50,7 @@ def any_store(request: pytest.FixtureRequest) -> LogStore:
 async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the all-in-one app with small limits: 1 KiB chunks, 4 KiB logs."""
     settings = Settings({"max_chunk_bytes": 1024, "max_log_bytes": 4096, "store": "sqlite:///unused"})
-    app = build_app(settings, any_store)
+    app = build_app(settings, any_store, MemoryBus())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://logstore") as client:
         yield client

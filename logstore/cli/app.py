@@ -6,15 +6,16 @@ from fastapi import FastAPI
 
 from ingest.http import ingest_router
 from ingest.service import IngestService
+from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
 from logstore.web.app import create_app
 from stream.http import stream_router
 
 
-def build_app(settings: Settings, store: LogStore) -> FastAPI:
+def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
     """The all-in-one HTTP app over an open store."""
-    service = IngestService(store, settings.limits)
+    service = IngestService(store, bus, settings.limits)
     return create_app(
         routers=[ingest_router(service, settings.auth), stream_router(store, settings.auth)],
         ready=store.ping,

@@ -24,13 +24,15 @@ def register(commands: Any) -> None:
 async def serve(settings: Settings) -> None:
     import uvicorn
 
+    from logstore.bus import open_bus
     from logstore.cli.app import build_app
     from logstore.store import open_store
 
     store = await open_store(settings.store.store)
+    bus = await open_bus(settings.bus)
     try:
         config = uvicorn.Config(
-            build_app(settings, store),
+            build_app(settings, store, bus),
             host=settings.http.host,
             port=settings.http.port,
             loop="none",
@@ -42,6 +44,7 @@ async def serve(settings: Settings) -> None:
         log.info("serving", extra={"listen": settings.http.listen, "store": where})
         await uvicorn.Server(config).serve()
     finally:
+        await bus.close()
         await store.close()
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from logstore.errors import (
+    BusUnavailable,
     ChunkConflict,
     ChunkTooLarge,
     ConfigError,
@@ -25,6 +26,7 @@ STATUS: list[tuple[type[LogstoreError], int]] = [
     (InvalidInput, 422),
     (JobNotFound, 404),
     (StoreUnavailable, 503),
+    (BusUnavailable, 503),
     (ConfigError, 500),
 ]
 

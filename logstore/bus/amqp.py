@@ -1,0 +1,161 @@
+"""The RabbitMQ bus (aio-pika): announcements, compaction requests and live subscriptions.
+
+One robust connection per process (it reconnects by itself after a broker restart). Live
+subscriptions share one exclusive, server-named queue per process, bound once per job; each
+announcement is handed to that job's local subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+
+from logstore.bus import topology
+from logstore.bus.interface import Announcement, Bus, Subscription
+from logstore.config import BusSettings
+from logstore.errors import BusUnavailable
+
+log = logging.getLogger("logstore.bus")
+
+PUBLISH_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+SUBSCRIBER_BUFFER = 1024
+
+
+async def connect(url: str) -> AbstractRobustConnection:
+    try:
+        return await aio_pika.connect_robust(url, timeout=CONNECT_TIMEOUT_S)
+    except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
+        raise BusUnavailable(f"rabbitmq at {_safe(url)} cannot be reached: {exc}") from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+class AmqpSubscription(Subscription):
+    def __init__(self, bus: AmqpBus, job_id: str) -> None:
+        self._bus = bus
+        self.job_id = job_id
+        self.queue: asyncio.Queue[Announcement] = asyncio.Queue(SUBSCRIBER_BUFFER)
+
+    async def __aiter__(self) -> AsyncIterator[Announcement]:
+        while True:
+            yield await self.queue.get()
+
+    async def close(self) -> None:
+        await self._bus.unsubscribe(self)
+
+
+class AmqpBus(Bus):
+    def __init__(self, settings: BusSettings, connection: AbstractRobustConnection) -> None:
+        self.settings = settings
+        self.connection = connection
+        self._channel: AbstractRobustChannel | None = None
+        self._live: AbstractExchange | None = None
+        self._live_queue: AbstractQueue | None = None
+        self._subscribers: defaultdict[str, set[AmqpSubscription]] = defaultdict(set)
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, settings: BusSettings) -> AmqpBus:
+        bus = cls(settings, await connect(settings.bus))
+        channel = await bus.channel()
+        bus._live = await topology.declare_live(channel, settings)
+        await topology.declare_compact(channel, settings)
+        return bus
+
+    async def channel(self) -> AbstractRobustChannel:
+        if self._channel is None or self._channel.is_closed:
+            channel = await self.connection.channel(publisher_confirms=True)
+            assert isinstance(channel, AbstractRobustChannel)
+            self._channel = channel
+        return self._channel
+
+    async def announce(self, announcement: Announcement) -> None:
+        try:
+            assert self._live is not None
+            message = aio_pika.Message(
+                announcement.data,
+                headers={
+                    "job_id": announcement.job_id,
+                    "clock": announcement.clock,
+                    "final": announcement.final,
+                },
+                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+            )
+            await self._live.publish(message, routing_key=announcement.job_id, timeout=PUBLISH_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("announcement lost: %s", exc, extra={"job_id": announcement.job_id})
+
+    async def request_compaction(self, job_id: str) -> None:
+        await self.publish_durable(self.settings.compact_queue, job_id.encode(), {"job_id": job_id})
+
+    async def publish_durable(self, queue: str, body: bytes, headers: dict[str, Any]) -> None:
+        """Publish a persistent message to `queue` and wait for the broker's confirm."""
+        try:
+            channel = await self.channel()
+            message = aio_pika.Message(body, headers=headers, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+            await channel.default_exchange.publish(message, routing_key=queue, timeout=PUBLISH_TIMEOUT_S)
+        except (TimeoutError, OSError, aio_pika.exceptions.AMQPError, RuntimeError) as exc:
+            raise BusUnavailable(f"rabbitmq did not confirm a message to {queue}: {exc}") from exc
+
+    async def subscribe(self, job_id: str) -> Subscription:
+        subscription = AmqpSubscription(self, job_id)
+        async with self._lock:
+            queue = await self._live_queue_declared()
+            if not self._subscribers[job_id]:
+                assert self._live is not None
+                await queue.bind(self._live, routing_key=job_id)
+            self._subscribers[job_id].add(subscription)
+        return subscription
+
+    async def unsubscribe(self, subscription: AmqpSubscription) -> None:
+        async with self._lock:
+            subscribers = self._subscribers.get(subscription.job_id)
+            if subscribers is None:
+                return
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[subscription.job_id]
+                if self._live_queue is not None and self._live is not None:
+                    try:
+                        await self._live_queue.unbind(self._live, routing_key=subscription.job_id)
+                    except Exception as exc:
+                        log.warning("unbind failed: %s", exc, extra={"job_id": subscription.job_id})
+
+    async def _live_queue_declared(self) -> AbstractQueue:
+        if self._live_queue is None:
+            channel = await self.channel()
+            self._live_queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+            await self._live_queue.consume(self._deliver, no_ack=True)
+        return self._live_queue
+
+    async def _deliver(self, message: AbstractIncomingMessage) -> None:
+        headers = message.headers or {}
+        job_id = message.routing_key or ""
+        clock = headers.get("clock")
+        if not isinstance(clock, int):
+            return
+        announcement = Announcement(job_id, clock, message.body, headers.get("final") is True)
+        for subscription in list(self._subscribers.get(job_id, ())):
+            with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
+                subscription.queue.put_nowait(announcement)
+
+    async def close(self) -> None:
+        await self.connection.close()

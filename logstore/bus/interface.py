@@ -1,0 +1,46 @@
+"""What the services need from a bus.
+
+- `announce`: tell live viewers that a chunk is stored. At most once and possibly late: a viewer
+  that misses an announcement fills the gap from the store, so announcing never blocks ingest.
+- `request_compaction`: durable; returns only once the broker has the request (publisher
+  confirm). A job may be requested more than once; compaction is idempotent.
+- `subscribe`: announcements for one job, from now on, in arrival order (not clock order).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    job_id: str
+    clock: int
+    data: bytes
+    final: bool
+
+
+class Subscription(ABC):
+    @abstractmethod
+    def __aiter__(self) -> AsyncIterator[Announcement]: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class Bus(ABC):
+    @abstractmethod
+    async def announce(self, announcement: Announcement) -> None:
+        """Best effort: never raises for a broker hiccup (it is counted and logged)."""
+
+    @abstractmethod
+    async def request_compaction(self, job_id: str) -> None:
+        """Durable; raises BusUnavailable when the request could not be handed over."""
+
+    @abstractmethod
+    async def subscribe(self, job_id: str) -> Subscription: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...

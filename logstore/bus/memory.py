@@ -1,0 +1,49 @@
+"""The in-process bus of the embedded mode (`memory://`): one process, no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from logstore.bus.interface import Announcement, Bus, Subscription
+
+SUBSCRIBER_BUFFER = 1024  # announcements held per subscriber; beyond it they are dropped (and
+# the viewer catches up from the store, as after any lost announcement)
+
+
+class MemorySubscription(Subscription):
+    def __init__(self, bus: MemoryBus, job_id: str) -> None:
+        self._bus = bus
+        self.job_id = job_id
+        self.queue: asyncio.Queue[Announcement] = asyncio.Queue(SUBSCRIBER_BUFFER)
+
+    async def __aiter__(self) -> AsyncIterator[Announcement]:
+        while True:
+            yield await self.queue.get()
+
+    async def close(self) -> None:
+        self._bus.subscribers[self.job_id].discard(self)
+
+
+class MemoryBus(Bus):
+    def __init__(self) -> None:
+        self.subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
+        self.compaction_requests: asyncio.Queue[str] = asyncio.Queue()
+
+    async def announce(self, announcement: Announcement) -> None:
+        for subscription in list(self.subscribers.get(announcement.job_id, ())):
+            with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
+                subscription.queue.put_nowait(announcement)
+
+    async def request_compaction(self, job_id: str) -> None:
+        self.compaction_requests.put_nowait(job_id)
+
+    async def subscribe(self, job_id: str) -> Subscription:
+        subscription = MemorySubscription(self, job_id)
+        self.subscribers[job_id].add(subscription)
+        return subscription
+
+    async def close(self) -> None:
+        self.subscribers.clear()
