@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from logstore import __version__
-from logstore.cli import cat, push, schema, serve
-from logstore.errors import ConfigError, StoreUnavailable
+from logstore.cli import cat, ingest, push, schema, serve
+from logstore.errors import BusUnavailable, ConfigError, StoreUnavailable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"logstore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, schema, push, cat):
+    for module in (serve, ingest, schema, push, cat):
         module.register(commands)
     return parser
 
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"logstore: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, BusUnavailable) as exc:
         print(f"logstore: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:

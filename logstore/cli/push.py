@@ -7,7 +7,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any, BinaryIO
 
 import httpx
@@ -16,7 +17,7 @@ from tqdm import tqdm
 from logstore.chunk import validate_job_id
 from logstore.cli.client import TIMEOUT, RetryableStatus, auth_headers, explain, retrying
 from logstore.cli.options import add_client_flags
-from logstore.errors import InvalidInput
+from logstore.errors import BusUnavailable, InvalidInput
 
 DEFAULT_CHUNK_BYTES = 64 * 1024
 DEFAULT_CONCURRENCY = 8
@@ -37,6 +38,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: for files over 1 MiB on a terminal)")  # fmt: skip
     parser.add_argument("--retries", type=int, default=8, help="attempts per chunk on 429/503/network errors")
+    parser.add_argument("--via", choices=("http", "amqp"), default="http", help="send over HTTP or RabbitMQ")
+    parser.add_argument(
+        "--bus",
+        default=os.environ.get("LOGSTORE_BUS", "amqp://guest:guest@127.0.0.1:5672/"),
+        help="with --via amqp: the broker (LOGSTORE_BUS)",
+    )
     add_client_flags(parser, "LOGSTORE_WRITE_TOKEN")
     parser.set_defaults(run=run)
 
@@ -54,18 +61,42 @@ def chunks_of(stream: BinaryIO, size: int) -> Iterator[tuple[int, bytes, bool]]:
         clock, current = clock + 1, following
 
 
+Send = Callable[[int, bytes, bool], Awaitable[None]]
+
+
+@asynccontextmanager
+async def http_sender(args: argparse.Namespace) -> AsyncIterator[Send]:
+    limits = httpx.Limits(max_connections=args.concurrency)
+    headers = auth_headers(args.token)
+    async with httpx.AsyncClient(
+        base_url=args.server, timeout=TIMEOUT, limits=limits, headers=headers
+    ) as client:
+        yield lambda clock, data, final: put(client, args.job, clock, data, final, args.retries)
+
+
+@asynccontextmanager
+async def amqp_sender(args: argparse.Namespace) -> AsyncIterator[Send]:
+    from logstore.bus.publisher import ChunkPublisher
+    from logstore.config import BusSettings
+
+    publisher = await ChunkPublisher.connect(BusSettings(bus=args.bus))
+    try:
+        yield lambda clock, data, final: publisher.publish(args.job, clock, data, final)
+    finally:
+        await publisher.close()
+
+
 async def push(args: argparse.Namespace, stream: BinaryIO, total: int | None) -> int:
+    """Send every chunk, at most `--concurrency` at a time; return how many were sent."""
     sent = 0
     in_flight: set[asyncio.Task[None]] = set()
     show = args.progress if args.progress is not None else (total or 0) > PROGRESS_FROM_BYTES
     bar = tqdm(total=total, unit="B", unit_scale=True, disable=not show, file=sys.stderr)
-    limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(
-        base_url=args.server, timeout=TIMEOUT, limits=limits, headers=auth_headers(args.token)
-    ) as client:
+    sender = amqp_sender(args) if args.via == "amqp" else http_sender(args)
+    async with sender as send:
 
-        async def send(clock: int, data: bytes, final: bool) -> None:
-            await put(client, args.job, clock, data, final, args.retries)
+        async def send_one(clock: int, data: bytes, final: bool) -> None:
+            await send(clock, data, final)
             bar.update(len(data))
 
         try:
@@ -75,8 +106,7 @@ async def push(args: argparse.Namespace, stream: BinaryIO, total: int | None) ->
                     in_flight.difference_update(done)
                     for task in done:
                         task.result()
-                task = asyncio.create_task(send(clock, data, last and not args.no_final))
-                in_flight.add(task)
+                in_flight.add(asyncio.create_task(send_one(clock, data, last and not args.no_final)))
                 sent += 1
             for finished in asyncio.as_completed(list(in_flight)):
                 await finished
@@ -128,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
         return 3
     except httpx.TransportError as exc:
         print(f"logstore push: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 3
+    except BusUnavailable as exc:
+        print(f"logstore push: {exc}", file=sys.stderr)
         return 3
     print(f"pushed {count} chunk(s) to job {args.job}", file=sys.stderr)
     return 0

@@ -22,29 +22,21 @@ def register(commands: Any) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    import uvicorn
-
     from logstore.bus import open_bus
     from logstore.cli.app import build_app
+    from logstore.process import run_role
     from logstore.store import open_store
 
     store = await open_store(settings.store.store)
-    bus = await open_bus(settings.bus)
     try:
-        config = uvicorn.Config(
-            build_app(settings, store, bus),
-            host=settings.http.host,
-            port=settings.http.port,
-            loop="none",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
-        where = settings.store.store.split("?")[0]
-        log.info("serving", extra={"listen": settings.http.listen, "store": where})
-        await uvicorn.Server(config).serve()
+        bus = await open_bus(settings.bus)
+        try:
+            where = settings.store.store.split("?")[0]
+            log.info("serving", extra={"listen": settings.http.listen, "store": where})
+            await run_role(build_app(settings, store, bus), settings.http)
+        finally:
+            await bus.close()
     finally:
-        await bus.close()
         await store.close()
 
 

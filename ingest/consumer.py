@@ -1,0 +1,167 @@
+"""`logstore ingest`: consume chunks from the durable quorum queue, as one of N competing
+ingesters, and acknowledge each message only after its chunk is durably stored.
+
+Per batch: decode and validate each message (refused ones go to the dead-letter queue), store the
+rest in one `ingest_batch` call with retries (backoff and jitter), then ack the stored ones and
+dead-letter the refused ones. When the store stays down, the batch is handed back to the broker
+(nack + requeue), consumption pauses while the circuit breaker is open, and resumes once the
+store answers a probe: nothing is held unacknowledged meanwhile and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable
+
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
+
+from ingest import metrics
+from ingest.batcher import Batcher
+from ingest.dead_letter import dead_letter
+from ingest.service import IngestService
+from logstore.bus import topology
+from logstore.bus.amqp import AmqpBus
+from logstore.bus.messages import decode_headers
+from logstore.chunk import Chunk
+from logstore.errors import BusUnavailable, InvalidInput, StoreUnavailable
+from logstore.resilience import store_retrying
+
+log = logging.getLogger("logstore.ingest")
+
+PROBE_INTERVAL_S = 1.0  # how often a paused ingester asks the store whether it is back
+
+
+class AmqpIngester:
+    def __init__(self, service: IngestService, bus: AmqpBus) -> None:
+        self.service = service
+        self.bus = bus
+        settings = bus.settings
+        self._batcher: Batcher[AbstractIncomingMessage] = Batcher(
+            settings.batch_size, settings.batch_linger_ms / 1000
+        )
+        self._channel: AbstractRobustChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume until `stop()`; then finish the batch in hand and give the rest back."""
+        channel = await self.bus.connection.channel()
+        assert isinstance(channel, AbstractRobustChannel)
+        self._channel = channel
+        await channel.set_qos(prefetch_count=self.bus.settings.prefetch)
+        _, self._queue = await topology.declare_ingest(channel, self.bus.settings)
+        await self._resume()
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                next_batch = asyncio.create_task(self._batcher.next_batch())
+                done, _ = await asyncio.wait({next_batch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if next_batch not in done:
+                    next_batch.cancel()
+                    break
+                await self._handle(next_batch.result())
+        finally:
+            stopping.cancel()
+            await self._pause()
+            await channel.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _resume(self) -> None:
+        assert self._queue is not None
+        self._consumer_tag = await self._queue.consume(self._on_message)
+        metrics.CONSUMING.set(1)
+        log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
+
+    async def _pause(self) -> None:
+        """Stop taking messages and hand back every one not yet handled."""
+        if self._consumer_tag is not None and self._queue is not None:
+            with contextlib.suppress(Exception):  # a closed channel has no consumer left anyway
+                await self._queue.cancel(self._consumer_tag)
+            self._consumer_tag = None
+        metrics.CONSUMING.set(0)
+        await self._give_back(self._batcher.drain())
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if message.redelivered:
+            metrics.REDELIVERIES.inc()
+        self._batcher.put(message)
+
+    async def _handle(self, messages: list[AbstractIncomingMessage]) -> None:
+        chunks: list[Chunk] = []
+        carried: list[AbstractIncomingMessage] = []
+        sent: list[float | None] = []
+        for message in messages:
+            try:
+                decoded = decode_headers(message.headers)
+                chunk = self.service.validate(decoded.job_id, decoded.clock, message.body, decoded.final)
+            except InvalidInput as exc:
+                await self._refuse(message, exc)
+                continue
+            chunks.append(chunk)
+            carried.append(message)
+            sent.append(decoded.sent_at)
+        if not chunks:
+            return
+        try:
+            async for attempt in store_retrying():
+                with attempt:
+                    outcomes = await self.service.ingest_batch(chunks)
+        except (StoreUnavailable, BusUnavailable) as exc:
+            log.warning("batch handed back to the broker: %s", exc, extra={"chunks": len(chunks)})
+            await self._give_back(carried)
+            if isinstance(exc, StoreUnavailable):
+                await self._wait_for_store()
+            return
+        now = time.time()
+        for message, outcome, sent_at in zip(carried, outcomes, sent, strict=True):
+            if isinstance(outcome, InvalidInput):
+                await self._refuse(message, outcome)
+                continue
+            if sent_at is not None:
+                metrics.SENT_TO_STORED_SECONDS.observe(max(0.0, now - sent_at))
+            await _settle(message.ack())
+
+    async def _refuse(self, message: AbstractIncomingMessage, error: InvalidInput) -> None:
+        try:
+            await dead_letter(self.bus, message, error)
+        except BusUnavailable as exc:
+            log.warning("dead-letter not confirmed, message handed back: %s", exc)
+            await _settle(message.nack(requeue=True))
+            return
+        await _settle(message.ack())
+
+    async def _give_back(self, messages: list[AbstractIncomingMessage]) -> None:
+        for message in messages:
+            await _settle(message.nack(requeue=True))
+
+    async def _wait_for_store(self) -> None:
+        """Pause consuming until the store answers a probe through the breaker."""
+        await self._pause()
+        log.warning("store unavailable: consumption paused")
+        while not self._stopping.is_set():
+            delay = max(self.service.breaker.seconds_until_trial(), PROBE_INTERVAL_S)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            await self._give_back(self._batcher.drain())  # deliveries that crossed our cancel
+            try:
+                await self.service.breaker.call(self.service.store.ping)
+            except StoreUnavailable:
+                continue
+            log.info("store is back: consumption resumes")
+            await self._resume()
+            return
+
+
+async def _settle(action: Awaitable[None]) -> None:
+    """Ack or nack; on a channel that died since delivery the broker redelivers the message
+    anyway (and a redelivered chunk is a harmless duplicate), so a failure here is only logged."""
+    try:
+        await action
+    except Exception as exc:
+        log.info("ack/nack not delivered (channel gone; the broker will redeliver): %s", exc)
