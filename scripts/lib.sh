@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Small helpers shared by scripts/cassandra.sh and scripts/rabbitmq.sh (sourced, not run).
 # The sourcing script sets LOG_PREFIX (e.g. "cassandra") before sourcing this file.
+# shellcheck disable=SC2016,SC2034 # inner bash -c scripts expand their own args; the *_BASE vars are for the callers
 
 LOGSTORE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOGSTORE_CACHE_BASE=${LOGSTORE_CACHE_DIR:-$LOGSTORE_ROOT/.cache} # downloads (gitignored)
