@@ -24,3 +24,11 @@ def require_port(host: str, port: int, what: str, start: str) -> None:
 def require_cassandra() -> str:
     require_port("127.0.0.1", 9042, "Cassandra", "scripts/cassandra.sh up")
     return CASSANDRA_URL
+
+
+AMQP_URL = os.environ.get("LOGSTORE_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def require_rabbitmq() -> str:
+    require_port("127.0.0.1", 5672, "RabbitMQ", "scripts/rabbitmq.sh up")
+    return AMQP_URL

@@ -29,6 +29,71 @@ def run_cli(
     return subprocess.run([*LOGSTORE, *args], input=stdin, capture_output=True, timeout=timeout, check=False)
 
 
+def wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited early:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"not ready after {timeout} s:\n{log_path.read_text(errors='replace')[-3000:]}"
+            )
+        time.sleep(0.1)
+
+
+class Role:
+    """One `logstore <role>` process with its own HTTP port (API, /metrics, health)."""
+
+    def __init__(self, role: str, workdir: Path, args: Sequence[str], env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"{role}-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [*LOGSTORE, role, "--listen", f"127.0.0.1:{self.port}", *args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        )
+
+    def wait_ready(self) -> Role:
+        wait_ready(self.base, self.process, self.log_path)
+        return self
+
+    def metrics(self) -> str:
+        return httpx.get(f"{self.base}/metrics", timeout=5).text
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+def metric_value(text: str, name: str) -> float:
+    """The sum of every sample of `name` (with any labels) in a Prometheus text page."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name)] in " {":
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 @contextmanager
 def serving(store_url: str, workdir: Path, *extra: str) -> Iterator[str]:
     """Run `logstore serve` on a free port until the block ends; yield its base URL."""
@@ -43,18 +108,7 @@ def serving(store_url: str, workdir: Path, *extra: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"logstore serve exited: {(workdir / f'serve-{port}.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("logstore serve did not become ready in 30 s")
-            time.sleep(0.1)
+        wait_ready(base, process, workdir / f"serve-{port}.log")
         yield base
     finally:
         process.terminate()

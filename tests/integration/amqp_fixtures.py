@@ -1,0 +1,82 @@
+"""Isolated RabbitMQ names per test, so tests sharing one broker never see each other's
+messages; and a factory of `logstore ingest` processes wired to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from logstore.bus.publisher import ChunkPublisher
+from logstore.config import BusSettings
+from logstore.store.cassandra.backend import CassandraStore
+from tests.integration.processes import Role
+from tests.servers import require_cassandra, require_rabbitmq
+
+NAME_FIELDS = ("chunks_exchange", "ingest_queue", "dead_letter_queue", "live_exchange", "compact_queue")
+
+
+@pytest.fixture
+async def bus_settings(job_id: str) -> AsyncIterator[BusSettings]:
+    url = require_rabbitmq()
+    settings = BusSettings(bus=url, **{name: f"{job_id}.{name}" for name in NAME_FIELDS})
+    yield settings
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for name in ("ingest_queue", "dead_letter_queue", "compact_queue"):
+            await channel.queue_delete(getattr(settings, name))
+        for name in ("chunks_exchange", "live_exchange"):
+            await channel.exchange_delete(getattr(settings, name))
+
+
+def bus_env(settings: BusSettings) -> dict[str, str]:
+    env = {f"LOGSTORE_{name.upper()}": getattr(settings, name) for name in NAME_FIELDS}
+    return {**env, "LOGSTORE_BUS": settings.bus}
+
+
+@pytest.fixture
+async def publisher(bus_settings: BusSettings) -> AsyncIterator[ChunkPublisher]:
+    publisher = await ChunkPublisher.connect(bus_settings)
+    yield publisher
+    await publisher.close()
+
+
+@pytest.fixture
+def ingesters(
+    bus_settings: BusSettings, tmp_path: Path, cassandra_store: CassandraStore
+) -> Iterator[Callable[..., list[Role]]]:
+    """Start `logstore ingest` processes on the real Cassandra and RabbitMQ; stop them after."""
+    started: list[Role] = []
+
+    def start(count: int, *args: str) -> list[Role]:
+        store = ["--store", require_cassandra()]
+        roles = [Role("ingest", tmp_path, [*store, *args], bus_env(bus_settings)) for _ in range(count)]
+        started.extend(roles)
+        return [role.wait_ready() for role in roles]
+
+    yield start
+    for role in started:
+        role.stop()
+
+
+async def drain_queue(settings: BusSettings, queue_name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Take every message now in `queue_name`."""
+    taken = []
+    connection = await aio_pika.connect(settings.bus)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.get_queue(queue_name, ensure=False)
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            taken.append(message)
+    return taken
+
+
+async def queue_depth(settings: BusSettings, queue_name: str) -> int:
+    connection = await aio_pika.connect(settings.bus)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue_name, passive=True)
+        return declared.declaration_result.message_count or 0
