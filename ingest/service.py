@@ -61,12 +61,15 @@ class IngestService:
         request was not confirmed; retrying is safe too)."""
         outcomes: list[Outcome | None] = [None] * len(chunks)
         accepted: list[int] = []
+        pending: dict[str, int] = {}  # bytes per job accepted earlier in this batch
         for index, chunk in enumerate(chunks):
             try:
-                await self._log_limit.check(chunk)
-                accepted.append(index)
+                await self._log_limit.check(chunk, pending.get(chunk.job_id, 0))
             except InvalidInput as exc:
                 outcomes[index] = exc
+                continue
+            accepted.append(index)
+            pending[chunk.job_id] = pending.get(chunk.job_id, 0) + chunk.size
         if accepted:
             batch = [chunks[i] for i in accepted]
             started = time.perf_counter()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +34,15 @@ AMQP_URL = os.environ.get("LOGSTORE_TEST_AMQP", "amqp://guest:guest@127.0.0.1:56
 def require_rabbitmq() -> str:
     require_port("127.0.0.1", 5672, "RabbitMQ", "scripts/rabbitmq.sh up")
     return AMQP_URL
+
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def server_script(name: str, action: str, timeout: float = 300) -> None:
+    """Run scripts/<name>.sh <action> (up, down, restart) and fail the test if it fails."""
+    done = subprocess.run(
+        [str(SCRIPTS / f"{name}.sh"), action], capture_output=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/{name}.sh {action} failed:\n{done.stdout.decode()}\n{done.stderr.decode()}")
