@@ -7,7 +7,7 @@ validated at start with messages a person can act on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +51,23 @@ class BusSettings(BaseSettings):
         if not value.startswith(("memory://", "amqp://", "amqps://")):
             raise ValueError("use memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
         return value
+
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "chunks_exchange",
+        "ingest_queue",
+        "dead_letter_queue",
+        "live_exchange",
+        "compact_queue",
+    )
+
+    def namespaced(self, prefix: str) -> BusSettings:
+        """The same broker with every exchange and queue name prefixed: isolated runs side by side."""
+        return self.model_copy(update={name: f"{prefix}.{getattr(self, name)}" for name in self.NAMES})
+
+    def as_env(self) -> dict[str, str]:
+        """The LOGSTORE_* variables that make a child process use these names."""
+        fields = ("bus", *self.NAMES)
+        return {f"LOGSTORE_{name.upper()}": str(getattr(self, name)) for name in fields}
 
 
 class HttpSettings(BaseSettings):

@@ -34,3 +34,11 @@ async def declare_live(channel: AbstractChannel, names: BusSettings) -> Abstract
 
 async def declare_compact(channel: AbstractChannel, names: BusSettings) -> AbstractQueue:
     return await channel.declare_queue(names.compact_queue, durable=True, arguments=QUORUM)
+
+
+async def delete_all(channel: AbstractChannel, names: BusSettings) -> None:
+    """Remove every queue and exchange named by `names` (isolated test and benchmark runs)."""
+    for queue in (names.ingest_queue, names.dead_letter_queue, names.compact_queue):
+        await channel.queue_delete(queue)
+    for exchange in (names.chunks_exchange, names.live_exchange):
+        await channel.exchange_delete(exchange)

@@ -9,32 +9,22 @@ from pathlib import Path
 import aio_pika
 import pytest
 
+from benchmarks.processes import Role
+from logstore.bus import topology
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
-from tests.integration.processes import Role
 from tests.servers import require_cassandra, require_rabbitmq
-
-NAME_FIELDS = ("chunks_exchange", "ingest_queue", "dead_letter_queue", "live_exchange", "compact_queue")
 
 
 @pytest.fixture
 async def bus_settings(job_id: str) -> AsyncIterator[BusSettings]:
     url = require_rabbitmq()
-    settings = BusSettings(bus=url, **{name: f"{job_id}.{name}" for name in NAME_FIELDS})
+    settings = BusSettings(bus=url).namespaced(job_id)
     yield settings
     connection = await aio_pika.connect(url)
     async with connection:
-        channel = await connection.channel()
-        for name in ("ingest_queue", "dead_letter_queue", "compact_queue"):
-            await channel.queue_delete(getattr(settings, name))
-        for name in ("chunks_exchange", "live_exchange"):
-            await channel.exchange_delete(getattr(settings, name))
-
-
-def bus_env(settings: BusSettings) -> dict[str, str]:
-    env = {f"LOGSTORE_{name.upper()}": getattr(settings, name) for name in NAME_FIELDS}
-    return {**env, "LOGSTORE_BUS": settings.bus}
+        await topology.delete_all(await connection.channel(), settings)
 
 
 @pytest.fixture
@@ -53,7 +43,7 @@ def ingesters(
 
     def start(count: int, *args: str) -> list[Role]:
         store = ["--store", require_cassandra()]
-        roles = [Role("ingest", tmp_path, [*store, *args], bus_env(bus_settings)) for _ in range(count)]
+        roles = [Role("ingest", tmp_path, [*store, *args], bus_settings.as_env()) for _ in range(count)]
         started.extend(roles)
         return [role.wait_ready() for role in roles]
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
+from benchmarks.processes import Role, metric_value
+from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
 from tests.integration.amqp_fixtures import drain_queue
-from tests.integration.processes import Role, metric_value
-from tests.integration.workload import make_jobs, messages, mismatches, publish, wait_complete
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
 

@@ -9,13 +9,13 @@ from collections.abc import Callable
 import aio_pika
 import pytest
 
+from benchmarks.processes import Role, metric_value
+from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.messages import REASON_HEADER
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
 from tests.integration.amqp_fixtures import drain_queue, queue_depth
-from tests.integration.processes import Role, metric_value
-from tests.integration.workload import make_jobs, messages, mismatches, publish, wait_complete
 from tests.servers import server_script
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(900)]

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.corpus import corpus_files, split
-from tests.integration.processes import free_port, run_cli, serving
+from benchmarks.corpus import corpus_files, split
+from benchmarks.processes import free_port, run_cli, serving
 from tests.servers import require_cassandra
 
 

@@ -9,10 +9,10 @@ import random
 
 import pytest
 
+from benchmarks.corpus import corpus_files, split
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, JobNotFound
 from logstore.store import JobState, LogStore, PutResult
-from tests.corpus import corpus_files, split
 
 
 async def read_all(

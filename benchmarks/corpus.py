@@ -1,4 +1,4 @@
-"""The real CI logs in corpus/ (MIT, see each folder's LICENSE), for byte-exact round trips."""
+"""The real CI logs in corpus/ (MIT, see each folder's LICENSE): sources for tests and loads."""
 
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ import random
 import time
 from dataclasses import dataclass
 
+from benchmarks.corpus import corpus_files
 from logstore.bus.publisher import ChunkPublisher
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
-from tests.corpus import corpus_files
 
 
 @dataclass
@@ -69,7 +69,7 @@ async def publish(
     await asyncio.gather(*(one(item) for item in items))
 
 
-async def wait_complete(store: LogStore, jobs: list[Job], within_s: float) -> list[str]:
+async def wait_complete(store: LogStore, jobs: list[Job], within_s: float, poll_s: float = 1.0) -> list[str]:
     """Wait until every job is complete in the store; return the ids still incomplete at the end."""
     pending = {job.job_id for job in jobs}
     deadline = time.monotonic() + within_s
@@ -84,7 +84,7 @@ async def wait_complete(store: LogStore, jobs: list[Job], within_s: float) -> li
                 await asyncio.sleep(1)
                 break
         if pending:
-            await asyncio.sleep(1)
+            await asyncio.sleep(poll_s)
     return sorted(pending)
 
 
