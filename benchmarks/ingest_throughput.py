@@ -43,9 +43,7 @@ async def run_one(
     await publish(publisher, items)
     publish_s = time.perf_counter() - started
     await publisher.close()
-    env = {f"LOGSTORE_{name.upper()}": getattr(settings, name) for name in NAMES} | {
-        "LOGSTORE_BUS": args.amqp
-    }
+    env = settings.as_env()
     roles = [
         Role("ingest", workdir, ["--store", args.store, "--log-level", "WARNING"], env) for _ in range(count)
     ]
