@@ -104,6 +104,15 @@ class LimitsSettings(BaseSettings):
     max_log_bytes: int = Field(100 * MiB, ge=1, description="largest log accepted, in bytes")
 
 
+class StreamSettings(BaseSettings):
+    model_config = _COMMON
+    max_viewers: int = Field(20_000, ge=1, description="websocket viewers per stream process")
+    max_viewers_per_client: int = Field(2_000, ge=1, description="websocket viewers per client address")
+    send_timeout_s: float = Field(
+        30.0, gt=0, description="close a viewer whose socket takes no data this long"
+    )
+
+
 class LoggingSettings(BaseSettings):
     model_config = _COMMON
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -122,6 +131,7 @@ COMPONENTS: dict[str, type[BaseSettings]] = {
     "http": HttpSettings,
     "auth": AuthSettings,
     "limits": LimitsSettings,
+    "stream": StreamSettings,
     "logging": LoggingSettings,
 }
 
@@ -137,6 +147,7 @@ class Settings:
             self.http = HttpSettings(**_pick(HttpSettings, given))
             self.auth = AuthSettings(**_pick(AuthSettings, given))
             self.limits = LimitsSettings(**_pick(LimitsSettings, given))
+            self.stream = StreamSettings(**_pick(StreamSettings, given))
             self.logging = LoggingSettings(**_pick(LoggingSettings, given))
         except ValidationError as exc:
             raise ConfigError(describe(exc)) from exc

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 
 DOWNLOADS = Counter("logstore_stream_downloads_total", "Log downloads started")
 DOWNLOAD_BYTES = Counter("logstore_stream_download_bytes_total", "Bytes sent by log downloads")
+VIEWERS = Gauge("logstore_stream_viewers", "Websocket viewers connected")
+LIVE_JOBS = Gauge("logstore_stream_live_jobs", "Jobs with a live subscription in this process")
+VIEWERS_LAGGING = Counter(
+    "logstore_stream_viewer_lag_total", "Times a viewer's mailbox overflowed and it caught up from the store"
+)
+TAIL_CHUNKS = Counter("logstore_stream_tail_chunks_total", "Chunks sent to websocket viewers")
+TAIL_BYTES = Counter("logstore_stream_tail_bytes_total", "Chunk bytes sent to websocket viewers")
+TAIL_CLOSED = Counter("logstore_stream_tail_closed_total", "Websocket tails closed, by close code", ["code"])
+STORE_CATCHUPS = Counter("logstore_stream_store_reads_total", "Times a tail read the store to catch up")
+ANNOUNCE_TO_SEND_SECONDS = Histogram(
+    "logstore_stream_hold_seconds",
+    "Time an out-of-order announcement was held before its turn came",
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+)

@@ -10,13 +10,20 @@ from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
 from logstore.web.app import create_app
+from stream.fanout import LiveHub
 from stream.http import stream_router
+from stream.ws import tail_router
 
 
 def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
     """The all-in-one HTTP app over an open store."""
     service = IngestService(store, bus, settings.limits)
+    hub = LiveHub(bus)
     return create_app(
-        routers=[ingest_router(service, settings.auth), stream_router(store, settings.auth)],
+        routers=[
+            ingest_router(service, settings.auth),
+            stream_router(store, settings.auth),
+            tail_router(store, hub, settings.auth, settings.stream),
+        ],
         ready=store.ping,
     )

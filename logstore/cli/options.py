@@ -22,6 +22,10 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--admin-token", help="bearer token required for delete and purge")
     group.add_argument("--max-chunk-bytes", type=int, help="largest chunk accepted (default 1 MiB)")
     group.add_argument("--max-log-bytes", type=int, help="largest log accepted (default 100 MiB)")
+    group.add_argument("--max-viewers", type=int, help="websocket viewers per process (default 20000)")
+    group.add_argument(
+        "--max-viewers-per-client", type=int, help="websocket viewers per client (default 2000)"
+    )
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
 
 
@@ -30,7 +34,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
     names = (
         "store", "bus", "listen", "write_token", "read_token", "admin_token",
-        "max_chunk_bytes", "max_log_bytes", "log_level",
+        "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",
     )  # fmt: skip
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return Settings(overrides)

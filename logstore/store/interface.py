@@ -49,6 +49,14 @@ PutOutcome = PutResult | ChunkConflict
 
 
 @dataclass(frozen=True, slots=True)
+class JobStatus:
+    """The cheap part of a job's metadata: one row, no scan of its chunks."""
+
+    state: JobState
+    final_clock: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class JobInfo:
     """What the store knows about one job.
 
@@ -118,6 +126,10 @@ class LogStore(ABC):
     @abstractmethod
     async def get_job(self, job_id: str) -> JobInfo:
         """Return the job's metadata; raise JobNotFound for an unknown job."""
+
+    @abstractmethod
+    async def job_status(self, job_id: str) -> JobStatus:
+        """State and final clock from the job's record alone; raise JobNotFound for an unknown job."""
 
     @abstractmethod
     async def delete_job(self, job_id: str) -> bool:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, ConfigError, JobNotFound, StoreUnavailable
-from logstore.store.interface import JobInfo, JobState, LogStore, PutOutcome, PutResult
+from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
 from logstore.store.rules import derived_state, final_conflict, summarise_clocks
 
 T = TypeVar("T")
@@ -143,6 +143,13 @@ class SQLiteStore(LogStore):
 
     async def get_job(self, job_id: str) -> JobInfo:
         return await self._run(self._readers, lambda conn: _job_info(conn, job_id))
+
+    async def job_status(self, job_id: str) -> JobStatus:
+        row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_JOB_ROW, (job_id,)).fetchone())
+        if row is None:
+            raise JobNotFound(f"job {job_id} not found")
+        state, final_clock = row[0], row[1]
+        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
 
     async def delete_job(self, job_id: str) -> bool:
         def delete(conn: sqlite3.Connection) -> bool:

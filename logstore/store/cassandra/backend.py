@@ -28,7 +28,7 @@ from logstore.store.cassandra.futures import bridge
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
-from logstore.store.interface import JobInfo, JobState, LogStore, PutOutcome, PutResult
+from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
 from logstore.store.rules import derived_state, final_conflict, summarise_clocks
 
 READ_PAGE_ROWS = 64
@@ -191,6 +191,13 @@ class CassandraStore(LogStore):
             contiguous_bytes=contiguous_bytes,
             updated_at=updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None,
         )
+
+    async def job_status(self, job_id: str) -> JobStatus:
+        rows = await self._run("SELECT_JOB", job_id)
+        if not rows:
+            raise JobNotFound(f"job {job_id} not found")
+        state, final_clock, _ = rows[0]
+        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
 
     async def delete_job(self, job_id: str) -> bool:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))

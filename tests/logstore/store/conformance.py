@@ -12,7 +12,7 @@ import pytest
 from benchmarks.corpus import corpus_files, split
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, JobNotFound
-from logstore.store import JobState, LogStore, PutResult
+from logstore.store import JobState, JobStatus, LogStore, PutResult
 
 
 async def read_all(
@@ -170,6 +170,14 @@ class StoreConformance:
         assert info.complete
         assert info.missing == []
         assert info.as_json()["state"] == "finished"
+
+    async def test_job_status_is_the_record_without_a_scan(self, store: LogStore, job_id: str) -> None:
+        with pytest.raises(JobNotFound):
+            await store.job_status(job_id)
+        await store.put_chunk(Chunk.create(job_id, 1, b"x"))
+        assert await store.job_status(job_id) == JobStatus(JobState.RUNNING, None)
+        await store.put_chunk(Chunk.create(job_id, 2, b"y", final=True))
+        assert await store.job_status(job_id) == JobStatus(JobState.FINISHED, 2)
 
     async def test_chunks_after_the_final_clock_are_refused(self, store: LogStore, job_id: str) -> None:
         await store.put_chunk(Chunk.create(job_id, 1, b"b", final=True))

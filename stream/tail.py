@@ -1,0 +1,119 @@
+"""The live tail of one job for one viewer: every clock from `from_clock` on, exactly once, in
+order, without gaps; then the end.
+
+Order of work, which is what makes it exact:
+1. join the job's live feed first, so nothing announced from now on can be missed;
+2. replay from the store, from the next clock the viewer needs, as far as the log is contiguous;
+3. follow announcements: the next clock is sent at once, later ones are held (bounded) until
+   their turn, earlier ones (already sent) are ignored;
+4. whenever the feed cannot fill a gap quickly (an announcement late or lost, the mailbox
+   overflowed, or nothing happened for a while), go back to step 2: the store has everything.
+The end event comes once the final clock has been sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from logstore.errors import JobNotFound
+from logstore.store import LogStore
+from stream import metrics
+from stream.fanout import LiveHub
+
+GAP_WAIT_S = 0.5  # how long a held out-of-order chunk waits for the missing one before a store read
+IDLE_CHECK_S = (1.0, 10.0)  # store re-read interval while nothing arrives: starts low, doubles to max
+HELD_BYTES = 4 * 1024 * 1024  # out-of-order chunks held per viewer; beyond that, read the store
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkEvent:
+    clock: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EndEvent:
+    final_clock: int
+
+
+TailEvent = ChunkEvent | EndEvent
+
+
+class Tail:
+    def __init__(self, store: LogStore, hub: LiveHub, job_id: str, from_clock: int) -> None:
+        self.store = store
+        self.hub = hub
+        self.job_id = job_id
+        self.next_clock = from_clock
+        self.final_clock: int | None = None
+
+    async def events(self) -> AsyncIterator[TailEvent]:
+        viewer = await self.hub.join(self.job_id)
+        try:
+            idle_s = IDLE_CHECK_S[0]
+            while True:
+                async for event in self._from_store():
+                    yield event
+                if self._ended():
+                    break
+                held: dict[int, bytes] = {}
+                held_bytes = 0
+                gap_since: float | None = None
+                while True:
+                    announcement = await viewer.next(GAP_WAIT_S if held else idle_s)
+                    if viewer.take_lag():
+                        break
+                    if announcement is None:
+                        if not held:
+                            idle_s = min(idle_s * 2, IDLE_CHECK_S[1])
+                        break
+                    idle_s = IDLE_CHECK_S[0]
+                    if announcement.final:
+                        self.final_clock = announcement.clock
+                    if announcement.clock < self.next_clock:
+                        continue  # sent already (from the store, or a duplicate announcement)
+                    if announcement.clock > self.next_clock:
+                        if announcement.clock not in held:
+                            held[announcement.clock] = announcement.data
+                            held_bytes += len(announcement.data)
+                        gap_since = gap_since or time.monotonic()
+                        if held_bytes > HELD_BYTES or time.monotonic() - gap_since > GAP_WAIT_S:
+                            break
+                        continue
+                    yield self._send(announcement.clock, announcement.data)
+                    while self.next_clock in held:
+                        data = held.pop(self.next_clock)
+                        held_bytes -= len(data)
+                        yield self._send(self.next_clock, data)
+                    gap_since = time.monotonic() if held else None
+                    if self._ended():
+                        break
+                if self._ended():
+                    break
+            assert self.final_clock is not None
+            yield EndEvent(self.final_clock)
+        finally:
+            await self.hub.leave(viewer)
+
+    def _ended(self) -> bool:
+        return self.final_clock is not None and self.next_clock > self.final_clock
+
+    def _send(self, clock: int, data: bytes) -> ChunkEvent:
+        self.next_clock = clock + 1
+        metrics.TAIL_CHUNKS.inc()
+        metrics.TAIL_BYTES.inc(len(data))
+        return ChunkEvent(clock, data)
+
+    async def _from_store(self) -> AsyncIterator[ChunkEvent]:
+        """Everything contiguous from `next_clock` on that the store has now."""
+        metrics.STORE_CATCHUPS.inc()
+        try:
+            self.final_clock = (await self.store.job_status(self.job_id)).final_clock
+        except JobNotFound:
+            return  # not started yet: its first chunk will be announced
+        async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
+            if clock != self.next_clock:
+                return
+            yield self._send(clock, data)

@@ -1,0 +1,118 @@
+"""`WS /v1/jobs/{job_id}/tail?from_clock=K`: binary frames = 8-byte big-endian clock + the chunk's
+bytes; text frames = JSON control messages (`{"type": "end", "final_clock": N}`, then close 1000).
+Decode, run a Tail, encode; close codes in stream/close_codes.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import struct
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from logstore.chunk import parse_clock, validate_job_id
+from logstore.config import AuthSettings, StreamSettings
+from logstore.errors import InvalidInput, StoreUnavailable
+from logstore.store import LogStore
+from stream import close_codes, metrics
+from stream.fanout import LiveHub
+from stream.tail import ChunkEvent, Tail
+from stream.viewer_limits import ViewerLimits
+
+log = logging.getLogger("logstore.stream")
+CLOCK = struct.Struct(">Q")
+
+
+def token_close_code(websocket: WebSocket, auth: AuthSettings) -> int | None:
+    """Browsers cannot set headers on a websocket: accept the token as ?access_token= too."""
+    if auth.read_token is None:
+        return None
+    header = websocket.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else None
+    given = given or websocket.query_params.get("access_token")
+    if not given:
+        return close_codes.UNAUTHORIZED
+    if not hmac.compare_digest(given.encode(), auth.read_token.get_secret_value().encode()):
+        return close_codes.FORBIDDEN
+    return None
+
+
+def tail_router(store: LogStore, hub: LiveHub, auth: AuthSettings, settings: StreamSettings) -> APIRouter:
+    router = APIRouter()
+    limits = ViewerLimits(settings)
+
+    @router.websocket("/v1/jobs/{job_id}/tail")
+    async def tail(websocket: WebSocket, job_id: str) -> None:
+        await websocket.accept()
+        refused = token_close_code(websocket, auth)
+        if refused is not None:
+            await _close(websocket, refused, "a valid read token is required")
+            return
+        try:
+            validate_job_id(job_id)
+            from_clock = parse_clock(websocket.query_params.get("from_clock", "0"))
+        except InvalidInput as exc:
+            await _close(websocket, close_codes.BAD_REQUEST, str(exc))
+            return
+        client = websocket.client.host if websocket.client else "?"
+        if not limits.admit(client):
+            await _close(websocket, close_codes.TOO_MANY, "too many viewers, try again later")
+            return
+        try:
+            code, reason = await _serve(
+                websocket, Tail(store, hub, job_id, from_clock), settings.send_timeout_s
+            )
+        finally:
+            limits.release(client)
+        await _close(websocket, code, reason)
+
+    return router
+
+
+async def _serve(websocket: WebSocket, tail: Tail, send_timeout_s: float) -> tuple[int, str]:
+    """Send the tail's events until the end, a disconnect, a stalled socket or a store outage."""
+    sending = asyncio.create_task(_send_events(websocket, tail, send_timeout_s))
+    receiving = asyncio.create_task(_until_disconnect(websocket))
+    try:
+        done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
+        if sending in done:
+            return sending.result()
+        return close_codes.END, "viewer left"
+    except StoreUnavailable as exc:
+        log.warning("tail stopped: %s", exc, extra={"job_id": tail.job_id})
+        return close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect with from_clock"
+    except TimeoutError:
+        return close_codes.TOO_SLOW, "viewer too slow, reconnect with from_clock"
+    finally:
+        for task in (sending, receiving):
+            task.cancel()
+        await asyncio.gather(sending, receiving, return_exceptions=True)
+
+
+async def _send_events(websocket: WebSocket, tail: Tail, send_timeout_s: float) -> tuple[int, str]:
+    async for event in tail.events():
+        if isinstance(event, ChunkEvent):
+            frame = CLOCK.pack(event.clock) + event.data
+            await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
+        else:
+            message = json.dumps({"type": "end", "final_clock": event.final_clock})
+            await asyncio.wait_for(websocket.send_text(message), send_timeout_s)
+    return close_codes.END, "end of log"
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    metrics.TAIL_CLOSED.labels(str(code)).inc()
+    with contextlib.suppress(Exception):  # already gone: nothing to tell
+        await asyncio.wait_for(websocket.close(code, reason[:120]), 5)
