@@ -1,15 +1,19 @@
-"""HTTP reads: `GET /v1/jobs/{job_id}` and `GET /v1/jobs/{job_id}/log`."""
+"""HTTP reads: `GET /v1/jobs/{job_id}` (metadata) and `GET /v1/jobs/{job_id}/log` (the bytes, with
+`Range` and `?offset=`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from logstore.chunk import validate_job_id
 from logstore.config import AuthSettings
 from logstore.store import LogStore
 from logstore.web.auth import bearer_guard
-from stream.download import open_download
+from stream.byte_range import Unsatisfiable, parse_range
+from stream.download import open_view, read_bytes
+
+MEDIA_TYPE = "text/plain; charset=utf-8"
 
 
 def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
@@ -21,10 +25,37 @@ def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
         return JSONResponse(info.as_json())
 
     @router.get("/v1/jobs/{job_id}/log")
-    async def job_log(job_id: str) -> StreamingResponse:
-        download = await open_download(store, validate_job_id(job_id))
+    async def job_log(job_id: str, request: Request, offset: int | None = None) -> Response:
+        view = await open_view(store, validate_job_id(job_id))
+        headers = {
+            "Log-Complete": "true" if view.complete else "false",
+            "Log-Next-Offset": str(view.length),
+            "Accept-Ranges": "bytes",
+        }
+        if offset is not None:  # progressive reads: everything from `offset` on
+            if offset < 0 or offset > view.length:
+                return _unsatisfiable(view.length, headers)
+            body = read_bytes(store, view, offset, view.length - 1)
+            headers["Content-Length"] = str(view.length - offset)
+            return StreamingResponse(body, media_type=MEDIA_TYPE, headers=headers)
+        try:
+            wanted = parse_range(request.headers.get("range"), view.length)
+        except Unsatisfiable:
+            return _unsatisfiable(view.length, headers)
+        if wanted is None:
+            headers["Content-Length"] = str(view.length)
+            return StreamingResponse(
+                read_bytes(store, view, 0, view.length - 1), media_type=MEDIA_TYPE, headers=headers
+            )
+        first, last = wanted
+        headers["Content-Range"] = f"bytes {first}-{last}/{view.length}"
+        headers["Content-Length"] = str(last - first + 1)
         return StreamingResponse(
-            download.body, media_type="text/plain; charset=utf-8", headers=download.headers
+            read_bytes(store, view, first, last), status_code=206, media_type=MEDIA_TYPE, headers=headers
         )
 
     return router
+
+
+def _unsatisfiable(length: int, headers: dict[str, str]) -> Response:
+    return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{length}"})

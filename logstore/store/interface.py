@@ -128,6 +128,11 @@ class LogStore(ABC):
         """Return the job's metadata; raise JobNotFound for an unknown job."""
 
     @abstractmethod
+    async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
+        """(clock, size in bytes) of every stored chunk, ascending; empty for an unknown job.
+        Lets readers map byte offsets to clocks without reading the data."""
+
+    @abstractmethod
     async def job_status(self, job_id: str) -> JobStatus:
         """State and final clock from the job's record alone; raise JobNotFound for an unknown job."""
 

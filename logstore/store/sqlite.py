@@ -144,6 +144,9 @@ class SQLiteStore(LogStore):
     async def get_job(self, job_id: str) -> JobInfo:
         return await self._run(self._readers, lambda conn: _job_info(conn, job_id))
 
+    async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
+        return await self._run(self._readers, lambda conn: conn.execute(_SELECT_SIZES, (job_id,)).fetchall())
+
     async def job_status(self, job_id: str) -> JobStatus:
         row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_JOB_ROW, (job_id,)).fetchone())
         if row is None:

@@ -177,8 +177,7 @@ class CassandraStore(LogStore):
         if not job_rows and not buckets:
             raise JobNotFound(f"job {job_id} not found")
         state, final_clock, updated_at = job_rows[0] if job_rows else (None, None, None)
-        pages = await asyncio.gather(*(self._run("SELECT_SIZES", job_id, b) for b in buckets))
-        sizes = ((int(clock), int(size)) for rows in pages for clock, size in rows)
+        sizes = await self._sizes(job_id, buckets)
         total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
         return JobInfo(
             job_id=job_id,
@@ -191,6 +190,13 @@ class CassandraStore(LogStore):
             contiguous_bytes=contiguous_bytes,
             updated_at=updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None,
         )
+
+    async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
+        return await self._sizes(job_id, await self._buckets(job_id))
+
+    async def _sizes(self, job_id: str, buckets: list[int]) -> list[tuple[int, int]]:
+        pages = await asyncio.gather(*(self._run("SELECT_SIZES", job_id, b) for b in buckets))
+        return [(int(clock), int(size)) for rows in pages for clock, size in rows]
 
     async def job_status(self, job_id: str) -> JobStatus:
         rows = await self._run("SELECT_JOB", job_id)

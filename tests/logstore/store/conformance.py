@@ -171,6 +171,12 @@ class StoreConformance:
         assert info.missing == []
         assert info.as_json()["state"] == "finished"
 
+    async def test_chunk_index_lists_clocks_and_sizes_in_order(self, store: LogStore, job_id: str) -> None:
+        assert await store.chunk_index(job_id) == []
+        sizes = {0: 5, 3: 0, 300: 17, 2: 9}
+        await store.put_chunks([Chunk.create(job_id, c, b"z" * n) for c, n in sizes.items()])
+        assert await store.chunk_index(job_id) == sorted(sizes.items())
+
     async def test_job_status_is_the_record_without_a_scan(self, store: LogStore, job_id: str) -> None:
         with pytest.raises(JobNotFound):
             await store.job_status(job_id)
