@@ -12,6 +12,7 @@ from logstore.store import LogStore
 from logstore.web.app import create_app
 from stream.fanout import LiveHub
 from stream.http import stream_router
+from stream.viewer import viewer_router
 from stream.ws import tail_router
 
 
@@ -24,6 +25,7 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
             ingest_router(service, settings.auth),
             stream_router(store, settings.auth),
             tail_router(store, hub, settings.auth, settings.stream),
+            viewer_router(),
         ],
         ready=store.ping,
     )

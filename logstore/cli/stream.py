@@ -26,6 +26,7 @@ async def stream(settings: Settings) -> None:
     from logstore.web.app import create_app
     from stream.fanout import LiveHub
     from stream.http import stream_router
+    from stream.viewer import viewer_router
     from stream.ws import tail_router
 
     store = await open_store(settings.store.store)
@@ -35,6 +36,7 @@ async def stream(settings: Settings) -> None:
             routers = [
                 stream_router(store, settings.auth),
                 tail_router(store, LiveHub(bus), settings.auth, settings.stream),
+                viewer_router(),
             ]
             await run_role(create_app(routers, ready=store.ping), settings.http)
         finally:

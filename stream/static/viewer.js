@@ -1,0 +1,151 @@
+// The log viewer: follows a job over the websocket and shows it with line numbers, ANSI styles
+// and folds. Only the lines in view are in the DOM, so a 50 MB log stays responsive.
+"use strict";
+
+const LINE_HEIGHT = 18; // px, fixed: rows are positioned by index
+const OVERSCAN = 40;
+
+const jobId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+const query = new URLSearchParams(location.search);
+const token = query.get("access_token");
+
+const model = new LogModel(AnsiState);
+let visible = []; // indices of shown lines
+let following = true;
+let scheduled = false;
+let dirtyVisible = true;
+let nextClock = 0;
+let ended = false;
+let finalClock = null;
+let retries = 0;
+
+const scroller = document.getElementById("log");
+const rows = document.getElementById("rows");
+const status = document.getElementById("status");
+const followButton = document.getElementById("follow");
+document.getElementById("job").textContent = jobId;
+document.getElementById("raw").href = `/v1/jobs/${encodeURIComponent(jobId)}/log` + (token ? `?access_token=${encodeURIComponent(token)}` : "");
+document.title = `${jobId} - logstore`;
+
+function recomputeVisible() {
+  visible = [];
+  for (let i = 0; i < model.lines.length; i++) if (model.shown(i)) visible.push(i);
+  dirtyVisible = false;
+}
+
+function rowHtml(i) {
+  const line = model.lines[i];
+  const n = i + 1;
+  let toggle = "";
+  let cls = "line";
+  if (line.fold !== -1) {
+    const fold = model.folds[line.fold];
+    toggle = `<span class="fold-toggle" data-fold="${line.fold}">${fold.open ? "\u25be" : "\u25b8"}</span>`;
+    cls += " fold-header" + (fold.open ? " open" : "");
+  }
+  if (location.hash === `#L${n}`) cls += " target";
+  return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${toggle}<span class="t">${line.html}</span></div>`;
+}
+
+function render() {
+  scheduled = false;
+  if (dirtyVisible) recomputeVisible();
+  const partial = model.partialHtml();
+  const total = visible.length + (partial !== null ? 1 : 0);
+  rows.style.height = `${total * LINE_HEIGHT}px`;
+  if (following) scroller.scrollTop = scroller.scrollHeight;
+  const first = Math.max(0, Math.floor(scroller.scrollTop / LINE_HEIGHT) - OVERSCAN);
+  const last = Math.min(total, Math.ceil((scroller.scrollTop + scroller.clientHeight) / LINE_HEIGHT) + OVERSCAN);
+  let html = "";
+  for (let r = first; r < last; r++) {
+    if (r < visible.length) html += rowHtml(visible[r]).replace('style="top:0px"', `style="top:${r * LINE_HEIGHT}px"`);
+    else html += `<div class="line partial" style="top:${r * LINE_HEIGHT}px"><a class="ln">${model.lines.length + 1}</a><span class="t">${partial}</span></div>`;
+  }
+  rows.innerHTML = html;
+  status.textContent = `${model.lines.length} lines, ${model.bytes} bytes` + (ended ? " - finished" : " - live");
+  status.dataset.state = ended ? "ended" : "live";
+  status.dataset.lines = String(model.lines.length);
+}
+
+function schedule(changedLines) {
+  if (changedLines) dirtyVisible = true;
+  if (!scheduled) { scheduled = true; requestAnimationFrame(render); }
+}
+
+scroller.addEventListener("scroll", () => {
+  const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - LINE_HEIGHT;
+  if (!atBottom && following) setFollowing(false);
+  schedule(false);
+});
+
+function setFollowing(on) {
+  following = on;
+  followButton.textContent = on ? "Following" : "Paused";
+  followButton.setAttribute("aria-pressed", String(on));
+  if (on) schedule(false);
+}
+followButton.addEventListener("click", () => setFollowing(!following));
+
+rows.addEventListener("click", (event) => {
+  const toggle = event.target.closest(".fold-toggle, .fold-header .t");
+  if (!toggle) return;
+  const header = event.target.closest(".line");
+  const index = parseInt(header.id.slice(1), 10) - 1;
+  const fold = model.lines[index].fold;
+  if (fold === -1) return;
+  model.folds[fold].open = !model.folds[fold].open;
+  setFollowing(false);
+  schedule(true);
+});
+
+function goToHash() {
+  const match = /^#L(\d+)$/.exec(location.hash);
+  if (!match) return;
+  const index = parseInt(match[1], 10) - 1;
+  if (index >= model.lines.length) return; // not arrived yet: tried again as lines come
+  model.reveal(index);
+  recomputeVisible();
+  setFollowing(false);
+  const row = visible.indexOf(index);
+  scroller.scrollTop = Math.max(0, row * LINE_HEIGHT - scroller.clientHeight / 3);
+  schedule(false);
+  return true;
+}
+let hashPending = Boolean(location.hash);
+window.addEventListener("hashchange", () => { hashPending = !goToHash(); });
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  let url = `${scheme}//${location.host}/v1/jobs/${encodeURIComponent(jobId)}/tail?from_clock=${nextClock}`;
+  if (token) url += `&access_token=${encodeURIComponent(token)}`;
+  const socket = new WebSocket(url);
+  socket.binaryType = "arraybuffer";
+  socket.onmessage = (event) => {
+    if (typeof event.data === "string") {
+      const control = JSON.parse(event.data);
+      if (control.type === "end") { ended = true; finalClock = control.final_clock; model.push(new Uint8Array(0)); schedule(true); }
+      return;
+    }
+    const view = new DataView(event.data);
+    const clock = Number(view.getBigUint64(0));
+    if (clock !== nextClock) return; // never shown twice; the server guarantees order
+    nextClock = clock + 1;
+    retries = 0;
+    const before = model.lines.length;
+    model.push(new Uint8Array(event.data, 8));
+    schedule(model.lines.length !== before);
+    if (hashPending) hashPending = !goToHash();
+  };
+  socket.onclose = (event) => {
+    if (ended || event.code === 1000) { ended = true; schedule(false); return; }
+    if (event.code === 4400 || event.code === 4401 || event.code === 4403) {
+      status.textContent = `cannot follow this log: ${event.reason || event.code}`;
+      return;
+    }
+    retries += 1;
+    setTimeout(connect, Math.min(5000, 100 * 2 ** retries) * (0.5 + Math.random() / 2));
+  };
+}
+
+setFollowing(!location.hash);
+connect();
