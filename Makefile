@@ -23,6 +23,7 @@ serve: $(STAMP)
 servers:
 	scripts/cassandra.sh up
 	scripts/rabbitmq.sh up
+	scripts/chromium.sh
 
 servers-down:
 	-scripts/rabbitmq.sh down

@@ -1,0 +1,141 @@
+"""The viewer page in headless Chromium (Debian's, driven by Playwright) against a real
+`logstore serve` on Cassandra: colours, folds, carriage returns, UTF-8 across chunks, live appends.
+Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from benchmarks.corpus import CORPUS
+from benchmarks.processes import serving
+from tests.servers import require_cassandra
+
+pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(require_cassandra(), tmp_path_factory.mktemp("viewer")) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+async def put_all(base: str, job_id: str, data: bytes, size: int, final: bool = True) -> None:
+    pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    async with httpx.AsyncClient(base_url=base) as client:
+        for clock, piece in enumerate(pieces):
+            params = {"final": "true"} if final and clock == len(pieces) - 1 else {}
+            response = await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=piece, params=params)
+            assert response.status_code == 201
+
+
+async def open_viewer(browser: Browser, base: str, job_id: str) -> Page:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await page.goto(f"{base}/jobs/{job_id}")
+    return page
+
+
+async def style_of(page: Page, text: str) -> dict[str, str]:
+    span = page.locator(".line .t span", has_text=text).first
+    return await span.evaluate(
+        "e => ({color: getComputedStyle(e).color, weight: getComputedStyle(e).fontWeight})"
+    )
+
+
+async def test_travis_log_colours_and_folds(server: str, browser: Browser, job_id: str) -> None:
+    await put_all(server, job_id, (CORPUS / "travis" / "timing_info.log").read_bytes(), size=333)
+    page = await open_viewer(browser, server, job_id)
+    await page.wait_for_selector("#status[data-state=ended]")
+    header = page.locator(".fold-header", has_text="Worker information")
+    assert await header.count() == 1
+    assert await style_of(page, "Worker information") == {"color": "rgb(229, 192, 123)", "weight": "700"}
+    assert await page.locator(".line", has_text="hostname: b76fa966").count() == 0  # folded
+    assert await page.locator(".line", has_text="travis_fold").count() == 0  # markers never shown
+    assert await page.locator(".line", has_text="travis_time").count() == 0
+    await header.locator(".fold-toggle").click()
+    await page.wait_for_selector(".line:has-text('hostname: b76fa966')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-travis.png"))
+
+
+async def test_gitlab_sections_fold_and_keep_colours(server: str, browser: Browser, job_id: str) -> None:
+    await put_all(server, job_id, (CORPUS / "gitlab" / "trace_with_sections").read_bytes(), size=97)
+    page = await open_viewer(browser, server, job_id)
+    await page.wait_for_selector("#status[data-state=ended]")
+    cloning = page.locator(".fold-header", has_text="Cloning repository...")
+    assert await cloning.count() == 1
+    assert await style_of(page, "Cloning repository...") == {"color": "rgb(152, 195, 121)", "weight": "700"}
+    assert await page.locator(".line", has_text="Cloning into '/nolith/ci-tests'").count() == 0
+    await cloning.locator(".t").click()
+    await page.wait_for_selector(".line:has-text(\"Cloning into '/nolith/ci-tests'\")")
+    assert await style_of(page, "Job succeeded") == {"color": "rgb(152, 195, 121)", "weight": "700"}
+    assert await page.locator(".line", has_text="section_start").count() == 0
+    assert await page.locator(".line", has_text="WARNING: Namespace is empty").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-gitlab.png"))
+
+
+async def test_a_job_appended_to_while_the_page_is_open(server: str, browser: Browser, job_id: str) -> None:
+    page = await open_viewer(browser, server, job_id)
+    snowman = "caf\u00e9 \u2603 done\n".encode()
+    cut = snowman.index(b"\xe2") + 1  # inside the snowman's UTF-8 bytes
+    chunks = [
+        b"\x1b[31mfirst line in red\x1b[0m\n",
+        b"progress 10%\rprogress 55%\rprogress 100%\n",
+        snowman[:cut],
+        snowman[cut:],
+        b"::group::Install deps\nnpm ci\n::endgroup::\nafter the group\n",
+    ]
+    async with httpx.AsyncClient(base_url=server) as client:
+        lines_after = [1, 2, 2, 3, 6]  # complete lines shown after each chunk
+        for clock, chunk in enumerate(chunks):
+            await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=chunk)
+            shown = f"document.querySelector('#status').dataset.lines == '{lines_after[clock]}'"
+            await page.wait_for_function(shown)
+        await page.wait_for_selector(".line:has-text('after the group')")
+        assert await page.locator(".line .t", has_text="progress 100%").inner_text() == "progress 100%"
+        assert await page.locator(".line", has_text="progress 10%").count() == 0
+        assert await page.locator(".line .t", has_text="caf\u00e9").inner_text() == "caf\u00e9 \u2603 done"
+        assert await style_of(page, "first line in red") == {"color": "rgb(224, 108, 117)", "weight": "400"}
+        assert await page.locator(".fold-header", has_text="Install deps").count() == 1
+        assert await page.locator(".line", has_text="npm ci").count() == 0
+        assert await page.get_attribute("#status", "data-state") == "live"
+        await client.put(f"/v1/jobs/{job_id}/chunks/5", content=b"the end\n", params={"final": "true"})
+    await page.wait_for_selector("#status[data-state=ended]")
+    await page.wait_for_selector(".line:has-text('the end')")
+
+
+async def test_line_anchor_opens_its_fold(server: str, browser: Browser, job_id: str) -> None:
+    await put_all(server, job_id, (CORPUS / "travis" / "timing_info.log").read_bytes(), size=4096)
+    page = await open_viewer(browser, server, job_id)
+    await page.wait_for_selector("#status[data-state=ended]")
+    await page.goto(f"{server}/jobs/{job_id}#L3")
+    await page.wait_for_selector("#L3.target")
+    assert "version: v6.2.1" in await page.locator("#L3").inner_text()
+
+
+async def test_invalid_job_id_page_is_422(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as client:
+        assert (await client.get("/jobs/bad%20id")).status_code == 422
+        assert (await client.get("/static/nope.js")).status_code == 404
