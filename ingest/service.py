@@ -95,7 +95,8 @@ class IngestService:
             if outcome is PutResult.CREATED:
                 metrics.BYTES.inc(chunk.size)
                 self._log_limit.stored(chunk)
-                await self.bus.announce(Announcement(chunk.job_id, chunk.clock, chunk.data, chunk.final))
+                announcement = Announcement(chunk.job_id, chunk.clock, chunk.data, chunk.final, time.time())
+                await self.bus.announce(announcement)
             if chunk.final:  # a duplicate final too: its first request may not have been confirmed
                 await self.bus.request_compaction(chunk.job_id)
                 log.info("job finished", extra={"job_id": chunk.job_id, "final_clock": chunk.clock})

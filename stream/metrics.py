@@ -15,8 +15,8 @@ TAIL_CHUNKS = Counter("logstore_stream_tail_chunks_total", "Chunks sent to webso
 TAIL_BYTES = Counter("logstore_stream_tail_bytes_total", "Chunk bytes sent to websocket viewers")
 TAIL_CLOSED = Counter("logstore_stream_tail_closed_total", "Websocket tails closed, by close code", ["code"])
 STORE_CATCHUPS = Counter("logstore_stream_store_reads_total", "Times a tail read the store to catch up")
-ANNOUNCE_TO_SEND_SECONDS = Histogram(
-    "logstore_stream_hold_seconds",
-    "Time an out-of-order announcement was held before its turn came",
-    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5),
+STORED_TO_SENT_SECONDS = Histogram(
+    "logstore_stream_stored_to_sent_seconds",
+    "From an ingester storing a chunk to this streamer writing it to a viewer's socket (live chunks)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

@@ -31,6 +31,7 @@ HELD_BYTES = 4 * 1024 * 1024  # out-of-order chunks held per viewer; beyond that
 class ChunkEvent:
     clock: int
     data: bytes
+    stored_at: float = 0.0  # set when the chunk came live from an announcement
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class Tail:
                         if held_bytes > HELD_BYTES or time.monotonic() - gap_since > GAP_WAIT_S:
                             break
                         continue
-                    yield self._send(announcement.clock, announcement.data)
+                    yield self._send(announcement.clock, announcement.data, announcement.stored_at)
                     while self.next_clock in held:
                         data = held.pop(self.next_clock)
                         held_bytes -= len(data)
@@ -100,11 +101,11 @@ class Tail:
     def _ended(self) -> bool:
         return self.final_clock is not None and self.next_clock > self.final_clock
 
-    def _send(self, clock: int, data: bytes) -> ChunkEvent:
+    def _send(self, clock: int, data: bytes, stored_at: float = 0.0) -> ChunkEvent:
         self.next_clock = clock + 1
         metrics.TAIL_CHUNKS.inc()
         metrics.TAIL_BYTES.inc(len(data))
-        return ChunkEvent(clock, data)
+        return ChunkEvent(clock, data, stored_at)
 
     async def _from_store(self) -> AsyncIterator[ChunkEvent]:
         """Everything contiguous from `next_clock` on that the store has now."""

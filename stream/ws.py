@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import struct
+import time
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -98,6 +99,8 @@ async def _send_events(websocket: WebSocket, tail: Tail, send_timeout_s: float) 
         if isinstance(event, ChunkEvent):
             frame = CLOCK.pack(event.clock) + event.data
             await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
+            if event.stored_at:
+                metrics.STORED_TO_SENT_SECONDS.observe(max(0.0, time.time() - event.stored_at))
         else:
             message = json.dumps({"type": "end", "final_clock": event.final_clock})
             await asyncio.wait_for(websocket.send_text(message), send_timeout_s)

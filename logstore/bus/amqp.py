@@ -96,6 +96,7 @@ class AmqpBus(Bus):
                     "job_id": announcement.job_id,
                     "clock": announcement.clock,
                     "final": announcement.final,
+                    "stored_at": announcement.stored_at,
                 },
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             )
@@ -152,7 +153,14 @@ class AmqpBus(Bus):
         clock = headers.get("clock")
         if not isinstance(clock, int):
             return
-        announcement = Announcement(job_id, clock, message.body, headers.get("final") is True)
+        stored_at = headers.get("stored_at")
+        announcement = Announcement(
+            job_id,
+            clock,
+            message.body,
+            headers.get("final") is True,
+            float(stored_at) if isinstance(stored_at, (int, float)) else 0.0,
+        )
         for subscription in list(self._subscribers.get(job_id, ())):
             with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
                 subscription.queue.put_nowait(announcement)

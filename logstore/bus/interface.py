@@ -20,6 +20,7 @@ class Announcement:
     clock: int
     data: bytes
     final: bool
+    stored_at: float = 0.0  # unix seconds when the ingester had it stored (for latency metrics)
 
 
 class Subscription(ABC):
