@@ -24,9 +24,16 @@ def free_port() -> int:
 
 
 def run_cli(
-    args: Sequence[str], stdin: bytes | None = None, timeout: float = 120
+    args: Sequence[str], stdin: bytes | None = None, timeout: float = 120, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([*LOGSTORE, *args], input=stdin, capture_output=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [*LOGSTORE, *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:

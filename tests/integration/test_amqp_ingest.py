@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks.processes import Role, metric_value
+from benchmarks.corpus import CORPUS
+from benchmarks.processes import Role, metric_value, run_cli
 from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
@@ -65,6 +66,32 @@ async def test_an_ingester_killed_mid_run_loses_and_doubles_nothing(
     publishing = asyncio.create_task(publish(publisher, messages(jobs, DUPLICATES, seed=12)))
     await until(lambda: created(roles) > JOBS * CHUNKS / 4, within_s=120)
     roles[0].kill()  # SIGKILL: its unacknowledged messages go back to the queue
+    assert roles[1].stop() == 0  # SIGTERM: drains its batch, hands back the rest, exits cleanly
     await publishing
     assert await wait_complete(cassandra_store, jobs, within_s=300) == []
     assert await mismatches(cassandra_store, jobs) == []
+
+
+async def test_push_via_amqp_with_confirms(
+    ingesters: Callable[..., list[Role]],
+    cassandra_store: CassandraStore,
+    bus_settings: BusSettings,
+    job_id: str,
+) -> None:
+    ingesters(1)
+    source = (CORPUS / "buildkite" / "npm.sh.raw").read_bytes()
+    pushed = await asyncio.to_thread(
+        run_cli,
+        ["push", "--via", "amqp", "--job", job_id, "--chunk-size", "1600", "-"],
+        source,
+        120,
+        bus_settings.as_env(),
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    for _ in range(300):
+        if (await cassandra_store.job_status(job_id)).final_clock is not None:
+            break
+        await asyncio.sleep(0.1)
+    items = [item async for item in cassandra_store.read_chunks(job_id)]
+    assert b"".join(data for _, data in items) == source
+    assert len(items) == -(-len(source) // 1600)

@@ -13,7 +13,7 @@ store then keeps the later write. Identical duplicates, the normal case of redel
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,8 @@ from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, Put
 from logstore.store.rules import derived_state, final_conflict, summarise_clocks
 
 READ_PAGE_ROWS = 64
+TOUCH_EVERY_S = 10.0  # refresh a job's updated_at at most this often (it says "still active")
+KNOWN_BUCKET_JOBS = 20_000  # jobs whose written bucket rows this process remembers
 
 
 class CassandraStore(LogStore):
@@ -40,6 +42,9 @@ class CassandraStore(LogStore):
         self._session = session
         self.target = target
         self._prepared: dict[str, PreparedStatement] = {}
+        # Bucket rows this process has written, per job, so the next chunks in the same bucket
+        # need no bucket write. Forgotten whenever the job's row is found missing (new or deleted).
+        self._known_buckets: OrderedDict[str, set[int]] = OrderedDict()
 
     @classmethod
     async def connect(cls, url: str) -> CassandraStore:
@@ -92,6 +97,9 @@ class CassandraStore(LogStore):
             self._run("SELECT_JOB", job_id), self._stored_digests(job_id, chunks)
         )
         final_clock: int | None = job_rows[0][1] if job_rows else None
+        if not job_rows:
+            self._known_buckets.pop(job_id, None)
+        updated_at: datetime | None = job_rows[0][2] if job_rows else None
         max_clock = await self._max_clock(job_id) if any(c.final for c in chunks) else -1
         outcomes: list[PutOutcome] = []
         to_write: list[Chunk] = []
@@ -116,7 +124,7 @@ class CassandraStore(LogStore):
                 outcomes.append(PutResult.CREATED)
             else:
                 outcomes.append(PutResult.DUPLICATE)
-        await self._write(job_id, to_write, new_final)
+        await self._write(job_id, to_write, new_final, updated_at)
         return outcomes
 
     async def _stored_digests(self, job_id: str, chunks: list[Chunk]) -> dict[int, bytes]:
@@ -135,10 +143,15 @@ class CassandraStore(LogStore):
         last = await self._run("SELECT_LAST_CLOCK", job_id, last_bucket[0][0])
         return int(last[0][0]) if last else -1
 
-    async def _write(self, job_id: str, chunks: list[Chunk], new_final: int | None) -> None:
+    async def _write(
+        self, job_id: str, chunks: list[Chunk], new_final: int | None, updated_at: datetime | None
+    ) -> None:
         now = datetime.now(UTC)
-        buckets = {cql.bucket_of(chunk.clock) for chunk in chunks}
+        known = self._known_buckets.get(job_id, set())
+        buckets = {cql.bucket_of(chunk.clock) for chunk in chunks} - known
         await asyncio.gather(*(self._run("INSERT_BUCKET", job_id, b) for b in buckets))
+        if buckets:
+            self._remember_buckets(job_id, known | buckets)
         await asyncio.gather(
             *(
                 self._run("INSERT_CHUNK", job_id, cql.bucket_of(c.clock), c.clock, c.size, c.digest, c.data)
@@ -147,8 +160,14 @@ class CassandraStore(LogStore):
         )
         if new_final is not None:
             await self._run("SET_FINAL", new_final, now, job_id)
-        else:
+        elif updated_at is None or (now - updated_at.replace(tzinfo=UTC)).total_seconds() > TOUCH_EVERY_S:
             await self._run("TOUCH_JOB", now, job_id)
+
+    def _remember_buckets(self, job_id: str, buckets: set[int]) -> None:
+        self._known_buckets[job_id] = buckets
+        self._known_buckets.move_to_end(job_id)
+        while len(self._known_buckets) > KNOWN_BUCKET_JOBS:
+            self._known_buckets.popitem(last=False)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -207,6 +226,7 @@ class CassandraStore(LogStore):
 
     async def delete_job(self, job_id: str) -> bool:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
+        self._known_buckets.pop(job_id, None)
         if not job_rows and not buckets:
             return False
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
