@@ -75,7 +75,9 @@ async def wait_complete(store: LogStore, jobs: list[Job], within_s: float, poll_
     deadline = time.monotonic() + within_s
     while pending and time.monotonic() < deadline:
         for job_id in list(pending):
-            try:
+            try:  # the cheap status first; the full summary only once the final chunk is in
+                if (await store.job_status(job_id)).final_clock is None:
+                    continue
                 if (await store.get_job(job_id)).complete:
                     pending.discard(job_id)
             except JobNotFound:
