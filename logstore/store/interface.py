@@ -18,7 +18,10 @@ Contract, shared by every backend and checked by one conformance suite
   contiguous log stop at the first gap themselves (see `JobInfo.missing`).
 - Not found: `get_job` raises JobNotFound for a job with no chunk and no record; `read_chunks`
   of such a job yields nothing.
-- Deletion: `delete_job` removes the job's chunks and record for good.
+- Deletion: `delete_job` removes the job's chunks, archive and record for good.
+- Archives: the compactor writes segments, then `mark_compacted`, then `delete_chunks`; a
+  reader that finds a job compacted reads its segments (see compactor/archive_job.py for why
+  that order leaves no moment in which a log cannot be read).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict
+from logstore.store.archive import ArchiveInfo, Segment, SegmentRef
 
 
 class JobState(enum.StrEnum):
@@ -135,6 +139,42 @@ class LogStore(ABC):
     @abstractmethod
     async def job_status(self, job_id: str) -> JobStatus:
         """State and final clock from the job's record alone; raise JobNotFound for an unknown job."""
+
+    # -- archives (written by the compactor) ------------------------------------------------
+
+    @abstractmethod
+    async def put_segment(self, job_id: str, segment: Segment) -> None:
+        """Store one archive segment; writing the same segment again is harmless."""
+
+    @abstractmethod
+    async def segment_refs(self, job_id: str) -> list[SegmentRef]:
+        """The job's archive segments without their bytes, in order; empty when there are none."""
+
+    @abstractmethod
+    def read_segments(self, job_id: str, from_index: int = 0) -> AsyncIterator[Segment]:
+        """Segments from `from_index` on, in order, one at a time."""
+
+    @abstractmethod
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+        """Record the verified archive and set the job's state to compacted. From then on
+        `get_job` answers from this record, so the chunks may go."""
+
+    @abstractmethod
+    async def archive_info(self, job_id: str) -> ArchiveInfo | None:
+        """The archive record, or None while the job is not compacted."""
+
+    @abstractmethod
+    async def delete_chunks(self, job_id: str) -> None:
+        """Remove the job's chunks (after compaction); its record and archive stay."""
+
+    @abstractmethod
+    async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
+        """Take the compaction lease of a job for `lease_s` seconds; False if someone else holds
+        it. Holding it again (the same owner) extends it."""
+
+    @abstractmethod
+    async def release(self, job_id: str, owner: str) -> None:
+        """Give the lease back (only if `owner` holds it)."""
 
     @abstractmethod
     async def delete_job(self, job_id: str) -> bool:

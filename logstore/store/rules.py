@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict
-from logstore.store.interface import JobState
+from logstore.store.archive import ArchiveInfo, SegmentRef
+from logstore.store.interface import JobInfo, JobState
 
 
 def final_conflict(chunk: Chunk, final_clock: int | None, max_clock: int) -> ChunkConflict | None:
@@ -54,3 +55,29 @@ def summarise_clocks(
     if final_clock is not None and final_clock >= expected:
         missing.append((expected, final_clock))
     return total, count, missing, contiguous_clocks, contiguous_bytes
+
+
+def archived_job_info(
+    job_id: str,
+    archive: ArchiveInfo,
+    refs: list[SegmentRef],
+    created_at: float | None,
+    updated_at: float | None,
+) -> JobInfo:
+    """A compacted job's metadata, from its archive record and segment index (chunks may be gone)."""
+    contiguous = archive.prefix_clocks
+    prefix_bytes = sum(
+        size for ref in refs for clock, size in enumerate(ref.sizes, ref.first_clock) if clock < contiguous
+    )
+    return JobInfo(
+        job_id=job_id,
+        state=JobState.COMPACTED,
+        bytes=archive.raw_bytes,
+        chunks=archive.chunks,
+        final_clock=archive.final_clock,
+        missing=list(archive.missing),
+        contiguous_clocks=contiguous,
+        contiguous_bytes=prefix_bytes,
+        created_at=created_at,
+        updated_at=updated_at,
+    )

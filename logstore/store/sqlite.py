@@ -19,8 +19,17 @@ from typing import TypeVar
 
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, ConfigError, JobNotFound, StoreUnavailable
+from logstore.store.archive import (
+    ArchiveInfo,
+    Segment,
+    SegmentRef,
+    decode_missing,
+    encode_missing,
+    pack_sizes,
+    unpack_sizes,
+)
 from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
-from logstore.store.rules import derived_state, final_conflict, summarise_clocks
+from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
 
 T = TypeVar("T")
 
@@ -45,6 +54,32 @@ CREATE TABLE IF NOT EXISTS jobs (
     chunks      INTEGER NOT NULL,
     created_at  REAL NOT NULL,    -- unix seconds
     updated_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segments (
+    job_id      TEXT NOT NULL,
+    idx         INTEGER NOT NULL, -- 0, 1, 2, ... in log order
+    first_clock INTEGER NOT NULL,
+    sizes       BLOB NOT NULL,    -- raw size of each chunk, 4 bytes big-endian each
+    raw_offset  INTEGER NOT NULL, -- byte offset of the segment in the log
+    frame       BLOB NOT NULL,    -- one zstd frame
+    PRIMARY KEY (job_id, idx)
+);
+CREATE TABLE IF NOT EXISTS archives (
+    job_id           TEXT PRIMARY KEY,
+    sha256           TEXT NOT NULL,
+    raw_bytes        INTEGER NOT NULL,
+    compressed_bytes INTEGER NOT NULL,
+    segments         INTEGER NOT NULL,
+    chunks           INTEGER NOT NULL,
+    final_clock      INTEGER NOT NULL,
+    dictionary_id    INTEGER NOT NULL,
+    missing          TEXT NOT NULL,   -- JSON [[a, b], ...]
+    compacted_at     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    job_id TEXT PRIMARY KEY,
+    owner  TEXT NOT NULL,
+    until  REAL NOT NULL              -- unix seconds
 );
 """
 
@@ -154,11 +189,90 @@ class SQLiteStore(LogStore):
         state, final_clock = row[0], row[1]
         return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
 
+    async def put_segment(self, job_id: str, segment: Segment) -> None:
+        ref = segment.ref
+        row = (job_id, ref.index, ref.first_clock, pack_sizes(ref.sizes), ref.raw_offset, segment.frame)
+
+        def put(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        await self._run(self._writer, put)
+
+    async def segment_refs(self, job_id: str) -> list[SegmentRef]:
+        return await self._run(self._readers, lambda conn: _segment_refs(conn, job_id))
+
+    async def read_segments(self, job_id: str, from_index: int = 0) -> AsyncIterator[Segment]:
+        query = "SELECT idx, first_clock, sizes, raw_offset, frame FROM segments WHERE job_id = ? AND idx = ?"
+        index = from_index
+        while True:
+            at = index
+            row = await self._run(
+                self._readers,
+                lambda conn, at=at: conn.execute(query, (job_id, at)).fetchone(),  # type: ignore[misc]
+            )
+            if row is None:
+                return
+            idx, first, sizes, offset, frame = row
+            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset), frame)
+            index += 1
+
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+        row = (
+            job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments, info.chunks,
+            info.final_clock, info.dictionary_id, encode_missing(info.missing), time.time(),
+        )  # fmt: skip
+
+        def mark(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO archives VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                conn.execute(
+                    "UPDATE jobs SET state = 'compacted', updated_at = ? WHERE job_id = ?",
+                    (time.time(), job_id),
+                )
+
+        await self._run(self._writer, mark)
+
+    async def archive_info(self, job_id: str) -> ArchiveInfo | None:
+        return await self._run(self._readers, lambda conn: _archive_info(conn, job_id))
+
+    async def delete_chunks(self, job_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
+
+        await self._run(self._writer, delete)
+
+    async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
+        def claim(conn: sqlite3.Connection) -> bool:
+            now = time.time()
+            with conn:
+                conn.execute(
+                    "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET "
+                    "owner = excluded.owner, until = excluded.until "
+                    "WHERE leases.until < ? OR leases.owner = excluded.owner",
+                    (job_id, owner, now + lease_s, now),
+                )
+                held = conn.execute("SELECT owner FROM leases WHERE job_id = ?", (job_id,)).fetchone()
+            return bool(held and held[0] == owner)
+
+        return await self._run(self._writer, claim)
+
+    async def release(self, job_id: str, owner: str) -> None:
+        def release(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM leases WHERE job_id = ? AND owner = ?", (job_id, owner))
+
+        await self._run(self._writer, release)
+
     async def delete_job(self, job_id: str) -> bool:
         def delete(conn: sqlite3.Connection) -> bool:
             with conn:
                 deleted = conn.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,)).rowcount
                 deleted += conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount
+                deleted += conn.execute("DELETE FROM segments WHERE job_id = ?", (job_id,)).rowcount
+                conn.execute("DELETE FROM archives WHERE job_id = ?", (job_id,))
+                conn.execute("DELETE FROM leases WHERE job_id = ?", (job_id,))
             return deleted > 0
 
         return await self._run(self._writer, delete)
@@ -203,11 +317,34 @@ def _put_one(conn: sqlite3.Connection, chunk: Chunk, now: float) -> PutOutcome:
     return PutResult.CREATED
 
 
+def _segment_refs(conn: sqlite3.Connection, job_id: str) -> list[SegmentRef]:
+    query = "SELECT idx, first_clock, sizes, raw_offset FROM segments WHERE job_id = ? ORDER BY idx"
+    rows = conn.execute(query, (job_id,)).fetchall()
+    return [SegmentRef(i, first, unpack_sizes(sizes), offset) for i, first, sizes, offset in rows]
+
+
+def _archive_info(conn: sqlite3.Connection, job_id: str) -> ArchiveInfo | None:
+    row = conn.execute(
+        "SELECT sha256, raw_bytes, compressed_bytes, segments, chunks, final_clock, dictionary_id, missing "
+        "FROM archives WHERE job_id = ?",
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing = row
+    return ArchiveInfo(
+        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, decode_missing(missing)
+    )
+
+
 def _job_info(conn: sqlite3.Connection, job_id: str) -> JobInfo:
     row = conn.execute(_SELECT_JOB_ROW, (job_id,)).fetchone()
     if row is None:
         raise JobNotFound(f"job {job_id} not found")
     state, final_clock, created_at, updated_at = row
+    archive = _archive_info(conn, job_id) if state == JobState.COMPACTED else None
+    if archive is not None:
+        return archived_job_info(job_id, archive, _segment_refs(conn, job_id), created_at, updated_at)
     sizes = conn.execute(_SELECT_SIZES, (job_id,))
     total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
     return JobInfo(

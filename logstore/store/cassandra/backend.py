@@ -23,13 +23,22 @@ from cassandra.query import PreparedStatement
 
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, ConfigError, JobNotFound
+from logstore.store.archive import (
+    ArchiveInfo,
+    Segment,
+    SegmentRef,
+    decode_missing,
+    encode_missing,
+    pack_sizes,
+    unpack_sizes,
+)
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.futures import bridge
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
 from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
-from logstore.store.rules import derived_state, final_conflict, summarise_clocks
+from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
 
 READ_PAGE_ROWS = 64
 TOUCH_EVERY_S = 10.0  # refresh a job's updated_at at most this often (it says "still active")
@@ -68,9 +77,12 @@ class CassandraStore(LogStore):
             "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
             "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
             "SELECT_SIZES", "READ_PAGE", "DELETE_BUCKET", "DELETE_BUCKETS", "DELETE_JOB",
+            "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
+            "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
-            statement.is_idempotent = True  # every write here may be repeated safely
+            # every write here may be repeated safely, except the lease transactions
+            statement.is_idempotent = name not in ("CLAIM", "RENEW", "RELEASE")
             self._prepared[name] = statement
 
     async def _run(self, name: str, *params: Any) -> list[Any]:
@@ -196,6 +208,11 @@ class CassandraStore(LogStore):
         if not job_rows and not buckets:
             raise JobNotFound(f"job {job_id} not found")
         state, final_clock, updated_at = job_rows[0] if job_rows else (None, None, None)
+        updated = updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None
+        if state == JobState.COMPACTED:
+            archive, refs = await asyncio.gather(self.archive_info(job_id), self.segment_refs(job_id))
+            if archive is not None:
+                return archived_job_info(job_id, archive, refs, None, updated)
         sizes = await self._sizes(job_id, buckets)
         total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
         return JobInfo(
@@ -224,6 +241,68 @@ class CassandraStore(LogStore):
         state, final_clock, _ = rows[0]
         return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
 
+    # -- archives ---------------------------------------------------------------------------
+
+    async def put_segment(self, job_id: str, segment: Segment) -> None:
+        ref = segment.ref
+        await self._run(
+            "INSERT_SEGMENT",
+            job_id,
+            ref.index,
+            ref.first_clock,
+            pack_sizes(ref.sizes),
+            ref.raw_offset,
+            segment.frame,
+        )
+
+    async def segment_refs(self, job_id: str) -> list[SegmentRef]:
+        rows = await self._run("SELECT_SEGMENT_REFS", job_id)
+        return [SegmentRef(idx, first, unpack_sizes(sizes), offset) for idx, first, sizes, offset in rows]
+
+    async def read_segments(self, job_id: str, from_index: int = 0) -> AsyncIterator[Segment]:
+        index = from_index
+        while True:
+            rows = await self._run("SELECT_SEGMENT", job_id, index)
+            if not rows:
+                return
+            idx, first, sizes, offset, frame = rows[0]
+            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset), frame)
+            index += 1
+
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+        now = datetime.now(UTC)
+        await self._run(
+            "INSERT_ARCHIVE", job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments,
+            info.chunks, info.final_clock, info.dictionary_id, encode_missing(info.missing), now,
+        )  # fmt: skip
+        await self._run("SET_STATE", JobState.COMPACTED.value, now, job_id)
+
+    async def archive_info(self, job_id: str) -> ArchiveInfo | None:
+        rows = await self._run("SELECT_ARCHIVE", job_id)
+        if not rows:
+            return None
+        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing = rows[0]
+        return ArchiveInfo(
+            sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, decode_missing(missing)
+        )
+
+    async def delete_chunks(self, job_id: str) -> None:
+        buckets = await self._buckets(job_id)
+        await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
+        await self._run("DELETE_BUCKETS", job_id)
+        self._known_buckets.pop(job_id, None)
+
+    async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
+        ttl = max(1, int(lease_s))
+        rows = await self._run("CLAIM", job_id, owner, ttl)
+        if rows and rows[0][0]:
+            return True
+        rows = await self._run("RENEW", ttl, owner, job_id, owner)
+        return bool(rows and rows[0][0])
+
+    async def release(self, job_id: str, owner: str) -> None:
+        await self._run("RELEASE", job_id, owner)
+
     async def delete_job(self, job_id: str) -> bool:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
         self._known_buckets.pop(job_id, None)
@@ -231,6 +310,8 @@ class CassandraStore(LogStore):
             return False
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
         await self._run("DELETE_BUCKETS", job_id)
+        await self._run("DELETE_SEGMENTS", job_id)
+        await self._run("DELETE_ARCHIVE", job_id)
         await self._run("DELETE_JOB", job_id)
         return True
 

@@ -63,4 +63,6 @@ async def apply_schema(target: CassandraTarget) -> list[int]:
 
 def schema_present(session: Session, keyspace: str) -> bool:
     rows = session.execute(cql.SELECT_KEYSPACE_TABLES, (keyspace,))
-    return {"chunks", "jobs", "job_buckets"} <= {row[0] for row in rows}
+    return {"chunks", "jobs", "job_buckets", "segments", "archives", "compaction_leases"} <= {
+        row[0] for row in rows
+    }

@@ -39,3 +39,26 @@ SELECT_KEYSPACE_TABLES = "SELECT table_name FROM system_schema.tables WHERE keys
 
 def bucket_of(clock: int) -> int:
     return clock // CLOCKS_PER_BUCKET
+
+
+INSERT_SEGMENT = (
+    "INSERT INTO {ks}.segments (job_id, idx, first_clock, sizes, raw_offset, frame) VALUES (?, ?, ?, ?, ?, ?)"
+)
+SELECT_SEGMENT_REFS = "SELECT idx, first_clock, sizes, raw_offset FROM {ks}.segments WHERE job_id = ?"
+SELECT_SEGMENT = (
+    "SELECT idx, first_clock, sizes, raw_offset, frame FROM {ks}.segments WHERE job_id = ? AND idx = ?"
+)
+INSERT_ARCHIVE = (
+    "INSERT INTO {ks}.archives (job_id, sha256, raw_bytes, compressed_bytes, segments, chunks, final_clock, "
+    "dictionary_id, missing, compacted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT_ARCHIVE = (
+    "SELECT sha256, raw_bytes, compressed_bytes, segments, chunks, final_clock, dictionary_id, missing "
+    "FROM {ks}.archives WHERE job_id = ?"
+)
+SET_STATE = "UPDATE {ks}.jobs SET state = ?, updated_at = ? WHERE job_id = ?"
+CLAIM = "INSERT INTO {ks}.compaction_leases (job_id, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ?"
+RENEW = "UPDATE {ks}.compaction_leases USING TTL ? SET owner = ? WHERE job_id = ? IF owner = ?"
+RELEASE = "DELETE FROM {ks}.compaction_leases WHERE job_id = ? IF owner = ?"
+DELETE_SEGMENTS = "DELETE FROM {ks}.segments WHERE job_id = ?"
+DELETE_ARCHIVE = "DELETE FROM {ks}.archives WHERE job_id = ?"

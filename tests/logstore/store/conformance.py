@@ -13,6 +13,7 @@ from benchmarks.corpus import corpus_files, split
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, JobNotFound
 from logstore.store import JobState, JobStatus, LogStore, PutResult
+from logstore.store.archive import ArchiveInfo, Segment, SegmentRef
 
 
 async def read_all(
@@ -223,6 +224,42 @@ class StoreConformance:
         assert await read_all(store, job_id) == []
         assert await store.delete_job(job_id) is False
         assert await log_bytes(store, f"{job_id}-other") == b"keep"
+
+    async def test_archive_segments_record_and_chunk_removal(self, store: LogStore, job_id: str) -> None:
+        await store.put_chunks([Chunk.create(job_id, c, b"x" * (c + 1), final=c == 4) for c in range(5)])
+        segments = [
+            Segment(SegmentRef(0, 0, (1, 2, 3), 0), b"frame-0"),
+            Segment(SegmentRef(1, 3, (4, 5), 6), b"frame-1\x00\xff"),
+        ]
+        assert await store.segment_refs(job_id) == []
+        for segment in segments:
+            await store.put_segment(job_id, segment)
+        await store.put_segment(job_id, segments[1])  # again: harmless
+        assert await store.segment_refs(job_id) == [s.ref for s in segments]
+        assert [s async for s in store.read_segments(job_id)] == segments
+        assert [s async for s in store.read_segments(job_id, 1)] == segments[1:]
+        assert await store.archive_info(job_id) is None
+        info = ArchiveInfo("ab" * 32, 15, 16, 2, 5, 4)
+        await store.mark_compacted(job_id, info)
+        await store.delete_chunks(job_id)
+        assert await store.archive_info(job_id) == info
+        assert await read_all(store, job_id) == []
+        assert await store.job_status(job_id) == JobStatus(JobState.COMPACTED, 4)
+        meta = await store.get_job(job_id)
+        assert (meta.state, meta.bytes, meta.chunks, meta.final_clock) == (JobState.COMPACTED, 15, 5, 4)
+        assert (meta.complete, meta.contiguous_bytes, meta.missing) == (True, 15, [])
+        assert await store.delete_job(job_id) is True
+        assert await store.segment_refs(job_id) == []
+        assert await store.archive_info(job_id) is None
+
+    async def test_compaction_lease_has_one_holder(self, store: LogStore, job_id: str) -> None:
+        assert await store.claim(job_id, "a", 30) is True
+        assert await store.claim(job_id, "b", 30) is False
+        assert await store.claim(job_id, "a", 30) is True  # renewal
+        await store.release(job_id, "b")  # not the holder: no effect
+        assert await store.claim(job_id, "b", 30) is False
+        await store.release(job_id, "a")
+        assert await store.claim(job_id, "b", 30) is True
 
     async def test_ping_answers(self, store: LogStore) -> None:
         await store.ping()

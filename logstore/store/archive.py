@@ -1,0 +1,65 @@
+"""What an archive is made of: segments of whole chunks, each one zstd frame that decodes on its
+own, with the byte offset of its first chunk and every chunk's size, so range reads, tails and
+zstd passthrough need no full decode."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRef:
+    """A segment without its bytes: enough to find the segments a range or clock needs."""
+
+    index: int  # 0, 1, 2, ... in log order
+    first_clock: int
+    sizes: tuple[int, ...]  # raw size in bytes of each chunk, clocks first_clock, first_clock + 1, ...
+    raw_offset: int  # byte offset of the segment's first chunk in the log
+
+    @property
+    def raw_size(self) -> int:
+        return sum(self.sizes)
+
+    @property
+    def last_clock(self) -> int:
+        return self.first_clock + len(self.sizes) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    ref: SegmentRef
+    frame: bytes  # one zstd frame of the segment's chunks, concatenated
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveInfo:
+    sha256: str  # hex digest of the whole log as archived
+    raw_bytes: int
+    compressed_bytes: int
+    segments: int
+    chunks: int
+    final_clock: int
+    dictionary_id: int = 0  # 0: plain zstd frames, which any zstd decoder reads
+    missing: list[tuple[int, int]] = field(default_factory=list)  # clock ranges never received
+
+    @property
+    def prefix_clocks(self) -> int:
+        """Clocks from 0 before the first hole: what downloads may show."""
+        return self.missing[0][0] if self.missing else self.final_clock + 1
+
+
+def encode_missing(missing: list[tuple[int, int]]) -> str:
+    return json.dumps([[a, b] for a, b in missing])
+
+
+def decode_missing(text: str | None) -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in json.loads(text or "[]")]
+
+
+def pack_sizes(sizes: tuple[int, ...]) -> bytes:
+    return b"".join(size.to_bytes(4, "big") for size in sizes)
+
+
+def unpack_sizes(blob: bytes) -> tuple[int, ...]:
+    return tuple(int.from_bytes(blob[i : i + 4], "big") for i in range(0, len(blob), 4))
