@@ -1,1 +1,1 @@
-"""Compactor: turns finished logs into compressed archives (next issue)."""
+"""Compactor: turns finished logs into verified, compressed archives."""

@@ -113,6 +113,18 @@ class StreamSettings(BaseSettings):
     )
 
 
+class CompactSettings(BaseSettings):
+    model_config = _COMMON
+    zstd_level: int = Field(6, ge=1, le=22, description="zstd compression level of archives")
+    segment_bytes: int = Field(
+        1024 * 1024, ge=1024, description="raw bytes per archive segment (whole chunks)"
+    )
+    grace_s: float = Field(5.0, ge=0, description="how long a finished job may wait for missing chunks")
+    lease_s: float = Field(120.0, ge=1, description="compaction lease; longer than any one compaction")
+    retry_s: float = Field(5.0, gt=0, description="delay before a job that was not ready is tried again")
+    compactors: int = Field(2, ge=1, description="jobs compacted at once per process")
+
+
 class LoggingSettings(BaseSettings):
     model_config = _COMMON
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
@@ -132,6 +144,7 @@ COMPONENTS: dict[str, type[BaseSettings]] = {
     "auth": AuthSettings,
     "limits": LimitsSettings,
     "stream": StreamSettings,
+    "compact": CompactSettings,
     "logging": LoggingSettings,
 }
 
@@ -148,6 +161,7 @@ class Settings:
             self.auth = AuthSettings(**_pick(AuthSettings, given))
             self.limits = LimitsSettings(**_pick(LimitsSettings, given))
             self.stream = StreamSettings(**_pick(StreamSettings, given))
+            self.compact = CompactSettings(**_pick(CompactSettings, given))
             self.logging = LoggingSettings(**_pick(LoggingSettings, given))
         except ValidationError as exc:
             raise ConfigError(describe(exc)) from exc

@@ -1,9 +1,11 @@
 """Downloads: the contiguous prefix of a log, from clock 0 up to the first missing clock, streamed
-chunk by chunk so memory stays flat whatever the log's size. Never bytes out of order.
+piece by piece so memory stays flat whatever the log's size. Never bytes out of order.
 
-What a download holds is fixed before its first byte is sent (from the chunk index), so its
-headers and body agree even while chunks keep arriving. Byte ranges and `?offset=` reads are
-served from the same index: only the chunks that overlap the range are read.
+What a download holds is fixed before its first byte is sent (from the chunk index, or the
+archive's segment index once the job is compacted), so headers and body agree even while chunks
+keep arriving. If the job is compacted while a download reads its chunks, the download finds a
+chunk gone, sees the job compacted and continues from the archive at the same byte offset: the
+bytes are the same, there is no window in which they are not there.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logstore.errors import JobNotFound
-from logstore.store import LogStore
+from logstore.store import JobState, LogStore
+from logstore.store.archive import ArchiveInfo, SegmentRef, decompress
 from stream import metrics
 
 
 @dataclass(frozen=True)
 class LogView:
-    """The contiguous prefix of a log at one moment: chunk start offsets and its length."""
+    """The readable prefix of a log at one moment: where each clock starts, and its length."""
 
     job_id: str
     complete: bool
     starts: list[int]  # byte offset where clock i begins, for i in 0..len-1
     length: int
+    archive: ArchiveInfo | None = None  # set when the view reads the archive
+    refs: list[SegmentRef] | None = None
 
     def clock_at(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset) - 1
@@ -32,8 +37,32 @@ class LogView:
 
 async def open_view(store: LogStore, job_id: str) -> LogView:
     """Raises JobNotFound."""
-    status = await store.job_status(job_id)  # not found before reading the index
+    status = await store.job_status(job_id)
+    if status.state is JobState.COMPACTED:
+        view = await _archive_view(store, job_id)
+        if view is not None:
+            return view
     index = await store.chunk_index(job_id)
+    if not index and status.final_clock is None:
+        raise JobNotFound(f"job {job_id} not found")
+    starts = _prefix_starts(index)
+    length = starts[-1] + index[len(starts) - 1][1] if starts else 0
+    complete = status.final_clock is not None and len(starts) == status.final_clock + 1
+    return LogView(job_id, complete, starts, length)
+
+
+async def _archive_view(store: LogStore, job_id: str) -> LogView | None:
+    archive = await store.archive_info(job_id)
+    if archive is None:
+        return None
+    refs = await store.segment_refs(job_id)
+    index = [(clock, size) for ref in refs for clock, size in enumerate(ref.sizes, ref.first_clock)]
+    starts = _prefix_starts(index)
+    length = starts[-1] + index[len(starts) - 1][1] if starts else 0
+    return LogView(job_id, not archive.missing, starts, length, archive, refs)
+
+
+def _prefix_starts(index: list[tuple[int, int]]) -> list[int]:
     starts: list[int] = []
     offset = 0
     for expected, (clock, size) in enumerate(index):
@@ -41,24 +70,59 @@ async def open_view(store: LogStore, job_id: str) -> LogView:
             break
         starts.append(offset)
         offset += size
-    complete = status.final_clock is not None and len(starts) == status.final_clock + 1
-    if not index and status.final_clock is None:
-        raise JobNotFound(f"job {job_id} not found")
-    return LogView(job_id, complete, starts, offset)
+    return starts
 
 
 async def read_bytes(store: LogStore, view: LogView, first: int, last: int) -> AsyncIterator[bytes]:
-    """Bytes first..last (inclusive) of the view, chunk by chunk."""
+    """Bytes first..last (inclusive) of the view, piece by piece."""
     metrics.DOWNLOADS.inc()
     if last < first:
         return
-    first_clock, last_clock = view.clock_at(first), view.clock_at(last)
-    expected = first_clock
-    async for clock, data in store.read_chunks(view.job_id, first_clock, last_clock):
-        if clock != expected:  # the log changed under us (deleted): stop rather than skip bytes
-            raise RuntimeError(f"job {view.job_id}: clock {expected} vanished during a download")
+    if view.refs is not None:
+        async for piece in _from_archive(store, view.job_id, view.refs, first, last):
+            yield piece
+        return
+    offset = first
+    async for piece in _from_chunks(store, view, first, last):
+        offset += len(piece)
+        yield piece
+    if offset <= last:  # chunks vanished under us: the job was compacted meanwhile
+        archived = await _archive_view(store, view.job_id)
+        if archived is None or archived.refs is None:
+            raise RuntimeError(f"job {view.job_id}: chunks vanished during a download")
+        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last):
+            yield piece
+
+
+async def _from_chunks(store: LogStore, view: LogView, first: int, last: int) -> AsyncIterator[bytes]:
+    expected = view.clock_at(first)
+    async for clock, data in store.read_chunks(view.job_id, expected, view.clock_at(last)):
+        if clock != expected:
+            return
         start = view.starts[clock]
         piece = data[max(0, first - start) : last - start + 1]
         expected += 1
         metrics.DOWNLOAD_BYTES.inc(len(piece))
         yield piece
+
+
+async def _from_archive(
+    store: LogStore, job_id: str, refs: list[SegmentRef], first: int, last: int
+) -> AsyncIterator[bytes]:
+    starting = max(0, bisect.bisect_right([ref.raw_offset for ref in refs], first) - 1)
+    async for segment in store.read_segments(job_id, starting):
+        start = segment.ref.raw_offset
+        if start > last:
+            return
+        raw = decompress(segment)
+        piece = raw[max(0, first - start) : last - start + 1]
+        metrics.DOWNLOAD_BYTES.inc(len(piece))
+        yield piece
+
+
+async def archive_frames(store: LogStore, job_id: str) -> AsyncIterator[bytes]:
+    """The archive's zstd frames as stored: together, one valid zstd stream of the whole log."""
+    metrics.DOWNLOADS.inc()
+    async for segment in store.read_segments(job_id):
+        metrics.DOWNLOAD_BYTES.inc(len(segment.frame))
+        yield segment.frame

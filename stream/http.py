@@ -11,7 +11,7 @@ from logstore.config import AuthSettings
 from logstore.store import LogStore
 from logstore.web.auth import bearer_guard
 from stream.byte_range import Unsatisfiable, parse_range
-from stream.download import open_view, read_bytes
+from stream.download import LogView, archive_frames, open_view, read_bytes
 
 MEDIA_TYPE = "text/plain; charset=utf-8"
 
@@ -32,6 +32,18 @@ def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
             "Log-Next-Offset": str(view.length),
             "Accept-Ranges": "bytes",
         }
+        if view.archive is not None:  # a compacted log never changes again
+            etag = f'"{view.archive.sha256}"'
+            headers["ETag"] = etag
+            headers["Vary"] = "Accept-Encoding"
+            if etag in _etags(request.headers.get("if-none-match")):
+                return Response(status_code=304, headers=headers)
+            if offset is None and "range" not in request.headers and _accepts_zstd(request, view):
+                headers["Content-Encoding"] = "zstd"
+                headers["Content-Length"] = str(view.archive.compressed_bytes)
+                return StreamingResponse(
+                    archive_frames(store, view.job_id), media_type=MEDIA_TYPE, headers=headers
+                )
         if offset is not None:  # progressive reads: everything from `offset` on
             if offset < 0 or offset > view.length:
                 return _unsatisfiable(view.length, headers)
@@ -55,6 +67,22 @@ def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
         )
 
     return router
+
+
+def _etags(header: str | None) -> set[str]:
+    if not header:
+        return set()
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
+
+
+def _accepts_zstd(request: Request, view: LogView) -> bool:
+    """Serve the stored frames as they are: only a plain (dictionary-free) archive of a complete
+    log qualifies, and only for clients that ask for zstd."""
+    assert view.archive is not None
+    accepted = {
+        part.split(";")[0].strip().lower() for part in request.headers.get("accept-encoding", "").split(",")
+    }
+    return "zstd" in accepted and view.archive.dictionary_id == 0 and view.complete
 
 
 def _unsatisfiable(length: int, headers: dict[str, str]) -> Response:

@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logstore.errors import JobNotFound
-from logstore.store import LogStore
+from logstore.store import JobState, LogStore
+from logstore.store.archive import chunks_of
 from stream import metrics
 from stream.fanout import LiveHub
 
@@ -108,13 +109,34 @@ class Tail:
         return ChunkEvent(clock, data, stored_at)
 
     async def _from_store(self) -> AsyncIterator[ChunkEvent]:
-        """Everything contiguous from `next_clock` on that the store has now."""
+        """Everything contiguous from `next_clock` on that the store has now: from the chunks, or
+        from the archive once the job is compacted (also when that happens during this read)."""
         metrics.STORE_CATCHUPS.inc()
         try:
-            self.final_clock = (await self.store.job_status(self.job_id)).final_clock
+            status = await self.store.job_status(self.job_id)
         except JobNotFound:
             return  # not started yet: its first chunk will be announced
-        async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
-            if clock != self.next_clock:
+        self.final_clock = status.final_clock
+        if status.state is not JobState.COMPACTED:
+            async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
+                if clock != self.next_clock:
+                    break
+                yield self._send(clock, data)
+            if self._ended():
                 return
-            yield self._send(clock, data)
+            status = await self.store.job_status(self.job_id)
+        if status.state is JobState.COMPACTED:
+            async for event in self._from_archive():
+                yield event
+
+    async def _from_archive(self) -> AsyncIterator[ChunkEvent]:
+        refs = await self.store.segment_refs(self.job_id)
+        starting = next((ref.index for ref in refs if ref.last_clock >= self.next_clock), None)
+        if starting is None:
+            return
+        async for segment in self.store.read_segments(self.job_id, starting):
+            for clock, data in chunks_of(segment):
+                if clock == self.next_clock:
+                    yield self._send(clock, data)
+                elif clock > self.next_clock:
+                    return  # a hole (an abandoned job's missing clocks)

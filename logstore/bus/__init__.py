@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from logstore.bus.interface import Announcement, Bus, Subscription
+from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 from logstore.config import BusSettings
 from logstore.errors import ConfigError
 
-__all__ = ["Announcement", "Bus", "Subscription", "open_bus"]
+__all__ = ["Announcement", "Bus", "Subscription", "WorkItem", "open_bus"]
 
 
 async def open_bus(settings: BusSettings) -> Bus:

@@ -24,7 +24,7 @@ from aio_pika.abc import (
 )
 
 from logstore.bus import topology
-from logstore.bus.interface import Announcement, Bus, Subscription
+from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 from logstore.config import BusSettings
 from logstore.errors import BusUnavailable
 
@@ -60,6 +60,20 @@ class AmqpSubscription(Subscription):
 
     async def close(self) -> None:
         await self._bus.unsubscribe(self)
+
+
+class AmqpWorkItem(WorkItem):
+    def __init__(self, message: AbstractIncomingMessage) -> None:
+        self._message = message
+        self.job_id = message.body.decode("utf-8", "replace")
+
+    async def done(self) -> None:
+        with contextlib.suppress(Exception):  # a dead channel redelivers; compaction is idempotent
+            await self._message.ack()
+
+    async def retry(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._message.nack(requeue=True)
 
 
 class AmqpBus(Bus):
@@ -164,6 +178,22 @@ class AmqpBus(Bus):
         for subscription in list(self._subscribers.get(job_id, ())):
             with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
                 subscription.queue.put_nowait(announcement)
+
+    async def compaction_requests(self, prefetch: int) -> AsyncIterator[WorkItem]:
+        channel = await self.connection.channel()
+        await channel.set_qos(prefetch_count=prefetch)
+        queue = await topology.declare_compact(channel, self.settings)
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        tag = await queue.consume(inbox.put)
+        try:
+            while True:
+                yield AmqpWorkItem(await inbox.get())
+        finally:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+                while not inbox.empty():
+                    await inbox.get_nowait().nack(requeue=True)
+                await channel.close()
 
     async def close(self) -> None:
         await self.connection.close()

@@ -31,6 +31,19 @@ class Subscription(ABC):
     async def close(self) -> None: ...
 
 
+class WorkItem(ABC):
+    """A compaction request taken from the queue: settle it with `done` or `retry`."""
+
+    job_id: str
+
+    @abstractmethod
+    async def done(self) -> None: ...
+
+    @abstractmethod
+    async def retry(self) -> None:
+        """Hand it back to be tried again (by this or another compactor)."""
+
+
 class Bus(ABC):
     @abstractmethod
     async def announce(self, announcement: Announcement) -> None:
@@ -42,6 +55,10 @@ class Bus(ABC):
 
     @abstractmethod
     async def subscribe(self, job_id: str) -> Subscription: ...
+
+    @abstractmethod
+    def compaction_requests(self, prefetch: int) -> AsyncIterator[WorkItem]:
+        """Requests in arrival order, at most `prefetch` of them unsettled at a time."""
 
     @abstractmethod
     async def close(self) -> None: ...

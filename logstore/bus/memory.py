@@ -7,7 +7,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
-from logstore.bus.interface import Announcement, Bus, Subscription
+from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 
 SUBSCRIBER_BUFFER = 1024  # announcements held per subscriber; beyond it they are dropped (and
 # the viewer catches up from the store, as after any lost announcement)
@@ -27,10 +27,24 @@ class MemorySubscription(Subscription):
         self._bus.subscribers[self.job_id].discard(self)
 
 
+class MemoryWorkItem(WorkItem):
+    def __init__(self, bus: MemoryBus, job_id: str) -> None:
+        self._bus = bus
+        self.job_id = job_id
+
+    async def done(self) -> None:
+        self._bus.unsettled.release()
+
+    async def retry(self) -> None:
+        self._bus.requests.put_nowait(self.job_id)
+        self._bus.unsettled.release()
+
+
 class MemoryBus(Bus):
     def __init__(self) -> None:
         self.subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
-        self.compaction_requests: asyncio.Queue[str] = asyncio.Queue()
+        self.requests: asyncio.Queue[str] = asyncio.Queue()
+        self.unsettled = asyncio.Semaphore(1)
 
     async def announce(self, announcement: Announcement) -> None:
         for subscription in list(self.subscribers.get(announcement.job_id, ())):
@@ -38,12 +52,18 @@ class MemoryBus(Bus):
                 subscription.queue.put_nowait(announcement)
 
     async def request_compaction(self, job_id: str) -> None:
-        self.compaction_requests.put_nowait(job_id)
+        self.requests.put_nowait(job_id)
 
     async def subscribe(self, job_id: str) -> Subscription:
         subscription = MemorySubscription(self, job_id)
         self.subscribers[job_id].add(subscription)
         return subscription
+
+    async def compaction_requests(self, prefetch: int) -> AsyncIterator[WorkItem]:
+        self.unsettled = asyncio.Semaphore(prefetch)
+        while True:
+            await self.unsettled.acquire()
+            yield MemoryWorkItem(self, await self.requests.get())
 
     async def close(self) -> None:
         self.subscribers.clear()

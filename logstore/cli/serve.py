@@ -22,6 +22,7 @@ def register(commands: Any) -> None:
 
 
 async def serve(settings: Settings) -> None:
+    from compactor.worker import CompactionWorker
     from logstore.bus import open_bus
     from logstore.cli.app import build_app
     from logstore.process import run_role
@@ -33,7 +34,8 @@ async def serve(settings: Settings) -> None:
         try:
             where = settings.store.store.split("?")[0]
             log.info("serving", extra={"listen": settings.http.listen, "store": where})
-            await run_role(build_app(settings, store, bus), settings.http)
+            worker = CompactionWorker(store, bus, settings.compact)
+            await run_role(build_app(settings, store, bus), settings.http, [worker])
         finally:
             await bus.close()
     finally:

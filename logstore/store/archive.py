@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import zstandard
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentRef:
@@ -63,3 +65,21 @@ def pack_sizes(sizes: tuple[int, ...]) -> bytes:
 
 def unpack_sizes(blob: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(blob[i : i + 4], "big") for i in range(0, len(blob), 4))
+
+
+def decompress(segment: Segment) -> bytes:
+    """The segment's raw bytes; raises ValueError when the frame does not match its sizes."""
+    raw = zstandard.ZstdDecompressor().decompress(segment.frame, max_output_size=max(1, segment.ref.raw_size))
+    if len(raw) != segment.ref.raw_size:
+        raise ValueError(f"segment {segment.ref.index}: {len(raw)} bytes, expected {segment.ref.raw_size}")
+    return raw
+
+
+def chunks_of(segment: Segment) -> list[tuple[int, bytes]]:
+    """(clock, bytes) of every chunk in the segment, in order."""
+    raw = decompress(segment)
+    pieces, at = [], 0
+    for clock, size in enumerate(segment.ref.sizes, segment.ref.first_clock):
+        pieces.append((clock, raw[at : at + size]))
+        at += size
+    return pieces

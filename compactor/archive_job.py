@@ -1,0 +1,145 @@
+"""Archive one finished job: a pipeline with one outcome however many compactors try at once.
+
+    claim -> wait for stragglers -> assemble in clock order -> compress into segments -> store
+    -> verify by reading back -> mark compacted -> remove chunks -> release
+
+Why readers never meet a missing log: segments are written and verified while the chunks are
+still there and the job is not yet marked compacted, so every reader still reads chunks. Marking
+compacted (one write) is the switch: readers that look after it read the archive, which is
+already complete. Chunks go only after that. A reader that began on chunks and finds one gone
+looks again, sees the job compacted and continues from the archive at the same byte offset
+(stream/download.py, stream/tail.py). A compactor killed at any step leaves either no record
+(the next one starts over; rewriting segments is harmless) or a compacted job whose chunks the
+next attempt removes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import logging
+import time
+
+from compactor import metrics
+from compactor.segmenter import Segmenter
+from logstore.config import CompactSettings
+from logstore.errors import JobNotFound
+from logstore.store import JobInfo, JobState, LogStore
+from logstore.store.archive import ArchiveInfo, Segment, decompress
+
+log = logging.getLogger("logstore.compactor")
+
+STRAGGLER_POLL_S = 0.5
+
+
+class Outcome(enum.StrEnum):
+    COMPACTED = "compacted"
+    ALREADY = "already"  # compacted before (a repeated request)
+    GONE = "gone"  # deleted meanwhile
+    NOT_READY = "not_ready"  # no final chunk yet, or clocks still missing after the grace period
+    BUSY = "busy"  # another compactor holds the lease
+
+
+class VerificationFailed(Exception):
+    pass
+
+
+class ArchiveJob:
+    def __init__(self, store: LogStore, settings: CompactSettings, owner: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = owner
+
+    async def run(self, job_id: str) -> Outcome:
+        try:
+            status = await self.store.job_status(job_id)
+        except JobNotFound:
+            return Outcome.GONE
+        if status.state is JobState.COMPACTED:
+            await self.store.delete_chunks(job_id)  # a compactor may have died before this step
+            return Outcome.ALREADY
+        if status.final_clock is None:
+            return Outcome.NOT_READY
+        if not await self.store.claim(job_id, self.owner, self.settings.lease_s):
+            return Outcome.BUSY
+        metrics.IN_PROGRESS.inc()
+        started = time.perf_counter()
+        try:
+            info = await self._wait_for_stragglers(job_id)
+            if not info.complete:
+                log.info(
+                    "job incomplete after the grace period", extra={"job_id": job_id, "missing": info.missing}
+                )
+                return Outcome.NOT_READY
+            archive = await self._archive(job_id, info)
+            await self._verify(job_id, archive)
+            await self.store.mark_compacted(job_id, archive)
+            await self.store.delete_chunks(job_id)
+        finally:
+            metrics.IN_PROGRESS.dec()
+            await self.store.release(job_id, self.owner)
+        metrics.DURATION.observe(time.perf_counter() - started)
+        metrics.BYTES_IN.inc(archive.raw_bytes)
+        metrics.BYTES_OUT.inc(archive.compressed_bytes)
+        metrics.RATIO.observe(archive.raw_bytes / max(1, archive.compressed_bytes))
+        log.info(
+            "job compacted",
+            extra={
+                "job_id": job_id,
+                "raw_bytes": archive.raw_bytes,
+                "compressed_bytes": archive.compressed_bytes,
+            },
+        )
+        return Outcome.COMPACTED
+
+    async def _wait_for_stragglers(self, job_id: str) -> JobInfo:
+        deadline = time.monotonic() + self.settings.grace_s
+        info = await self.store.get_job(job_id)
+        while not info.complete and time.monotonic() < deadline:
+            await asyncio.sleep(STRAGGLER_POLL_S)
+            info = await self.store.get_job(job_id)
+        return info
+
+    async def _archive(self, job_id: str, info: JobInfo) -> ArchiveInfo:
+        """Assemble in clock order, compress segment by segment, store each as it is made."""
+        assert info.final_clock is not None
+        segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes)
+        digest = hashlib.sha256()
+        raw = compressed = segments = chunks = 0
+        expected = 0
+
+        async def keep(segment: Segment | None) -> None:
+            nonlocal compressed, segments
+            if segment is not None:
+                await self.store.put_segment(job_id, segment)
+                compressed += len(segment.frame)
+                segments += 1
+
+        async for clock, data in self.store.read_chunks(job_id, 0, info.final_clock):
+            if clock != expected:
+                raise VerificationFailed(f"job {job_id}: clock {expected} missing while assembling")
+            expected += 1
+            digest.update(data)
+            raw += len(data)
+            chunks += 1
+            await keep(segmenter.add(clock, data))
+        await keep(segmenter.flush())
+        if expected != info.final_clock + 1:
+            raise VerificationFailed(
+                f"job {job_id}: assembled {expected} chunks, expected {info.final_clock + 1}"
+            )
+        return ArchiveInfo(digest.hexdigest(), raw, compressed, segments, chunks, info.final_clock)
+
+    async def _verify(self, job_id: str, archive: ArchiveInfo) -> None:
+        """Read the archive back, decompress every segment and compare digest and sizes."""
+        digest = hashlib.sha256()
+        raw = count = 0
+        async for segment in self.store.read_segments(job_id):
+            data = decompress(segment)
+            digest.update(data)
+            raw += len(data)
+            count += 1
+        if (digest.hexdigest(), raw, count) != (archive.sha256, archive.raw_bytes, archive.segments):
+            metrics.FAILURES.labels("verify").inc()
+            raise VerificationFailed(f"job {job_id}: archive read back differs from its source")

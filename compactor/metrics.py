@@ -1,0 +1,21 @@
+"""Prometheus metrics of the compactor role."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+JOBS = Counter("logstore_compactor_jobs_total", "Compaction attempts, by outcome", ["outcome"])
+FAILURES = Counter("logstore_compactor_failures_total", "Compactions that failed, by reason", ["reason"])
+DURATION = Histogram(
+    "logstore_compactor_duration_seconds",
+    "Time to archive one job (assemble, compress, store, verify)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BYTES_IN = Counter("logstore_compactor_bytes_in_total", "Raw log bytes archived")
+BYTES_OUT = Counter("logstore_compactor_bytes_out_total", "Compressed bytes written to archives")
+RATIO = Histogram(
+    "logstore_compactor_ratio",
+    "Raw / compressed size per archived job",
+    buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
+)
+IN_PROGRESS = Gauge("logstore_compactor_in_progress", "Jobs being compacted now")
