@@ -66,6 +66,8 @@ class ArchiveJob:
         metrics.IN_PROGRESS.inc()
         started = time.perf_counter()
         try:
+            if (await self.store.job_status(job_id)).state is JobState.COMPACTED:
+                return Outcome.ALREADY  # another compactor finished it between our look and our claim
             info = await self._wait_for_stragglers(job_id)
             if not info.complete:
                 log.info(

@@ -3,6 +3,7 @@ messages; and a factory of `logstore ingest` processes wired to them."""
 
 from __future__ import annotations
 
+import resource
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -50,6 +51,35 @@ def ingesters(
     yield start
     for role in started:
         role.stop()
+
+
+@pytest.fixture
+def compactors(
+    bus_settings: BusSettings, tmp_path: Path, cassandra_store: CassandraStore
+) -> Iterator[Callable[..., list[Role]]]:
+    """Start `logstore compact` processes on the real Cassandra and RabbitMQ; stop them after."""
+    started: list[Role] = []
+
+    def start(count: int, *args: str, env: dict[str, str] | None = None) -> list[Role]:
+        store = ["--store", require_cassandra()]
+        environment = {**bus_settings.as_env(), **(env or {})}
+        roles = [Role("compact", tmp_path, [*store, *args], environment) for _ in range(count)]
+        started.extend(roles)
+        return [role.wait_ready() for role in roles]
+
+    yield start
+    for role in started:
+        role.stop()
+
+
+@pytest.fixture
+def streamer(bus_settings: BusSettings, tmp_path: Path, cassandra_store: CassandraStore) -> Iterator[Role]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    env = {**bus_settings.as_env(), "LOGSTORE_SEND_TIMEOUT_S": "3"}
+    role = Role("stream", tmp_path, ["--store", require_cassandra()], env).wait_ready()
+    yield role
+    role.stop()
 
 
 async def drain_queue(settings: BusSettings, queue_name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:

@@ -1,3 +1,3 @@
-from tests.integration.amqp_fixtures import bus_settings, ingesters, publisher
+from tests.integration.amqp_fixtures import bus_settings, compactors, ingesters, publisher, streamer
 
-__all__ = ["bus_settings", "ingesters", "publisher"]
+__all__ = ["bus_settings", "compactors", "ingesters", "publisher", "streamer"]

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-import resource
 import socket
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,21 +15,8 @@ from benchmarks.processes import Role, metric_value
 from benchmarks.viewer import watch
 from benchmarks.workload import Job, make_jobs, messages, publish
 from logstore.bus.publisher import ChunkPublisher
-from logstore.config import BusSettings
-from logstore.store.cassandra.backend import CassandraStore
-from tests.servers import require_cassandra
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-def streamer(bus_settings: BusSettings, tmp_path: Path, cassandra_store: CassandraStore) -> Iterator[Role]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
-    env = {**bus_settings.as_env(), "LOGSTORE_SEND_TIMEOUT_S": "3"}
-    role = Role("stream", tmp_path, ["--store", require_cassandra()], env).wait_ready()
-    yield role
-    role.stop()
 
 
 async def wait_viewers(streamer: Role, count: int) -> None:
