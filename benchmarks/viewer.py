@@ -23,6 +23,7 @@ class Watched:
     ended: bool = False
     end_final_clock: int | None = None
     close_code: int | None = None
+    gaps: list[tuple[int, int]] = field(default_factory=list)
     arrivals: list[tuple[int, float]] = field(default_factory=list)  # (clock, unix time received)
 
 
@@ -51,6 +52,13 @@ async def watch(
                     break
             else:
                 control = json.loads(message)
+                if control.get("type") == "gap":
+                    if control["from_clock"] != seen.next_clock:
+                        raise AssertionError(
+                            f"{job_id}: gap from {control['from_clock']}, expected {seen.next_clock}"
+                        )
+                    seen.gaps.append((control["from_clock"], control["to_clock"]))
+                    seen.next_clock = control["to_clock"] + 1
                 if control.get("type") == "end":
                     seen.ended = True
                     seen.end_final_clock = control["final_clock"]

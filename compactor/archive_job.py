@@ -25,7 +25,7 @@ from compactor import metrics
 from compactor.segmenter import Segmenter
 from logstore.config import CompactSettings
 from logstore.errors import JobNotFound
-from logstore.store import JobInfo, JobState, LogStore
+from logstore.store import JobInfo, LogStore
 from logstore.store.archive import ArchiveInfo, Segment, decompress
 
 log = logging.getLogger("logstore.compactor")
@@ -56,7 +56,7 @@ class ArchiveJob:
             status = await self.store.job_status(job_id)
         except JobNotFound:
             return Outcome.GONE
-        if status.state is JobState.COMPACTED:
+        if status.state.archived:
             await self.store.delete_chunks(job_id)  # a compactor may have died before this step
             return Outcome.ALREADY
         if status.final_clock is None:
@@ -66,12 +66,13 @@ class ArchiveJob:
         metrics.IN_PROGRESS.inc()
         started = time.perf_counter()
         try:
-            if (await self.store.job_status(job_id)).state is JobState.COMPACTED:
+            if (await self.store.job_status(job_id)).state.archived:
                 return Outcome.ALREADY  # another compactor finished it between our look and our claim
             info = await self._wait_for_stragglers(job_id)
-            if not info.complete:
+            if not info.complete and not self._abandoned(info):
                 log.info(
-                    "job incomplete after the grace period", extra={"job_id": job_id, "missing": info.missing}
+                    "job incomplete, waiting for its chunks",
+                    extra={"job_id": job_id, "missing": info.missing},
                 )
                 return Outcome.NOT_READY
             archive = await self._archive(job_id, info)
@@ -103,35 +104,43 @@ class ArchiveJob:
             info = await self.store.get_job(job_id)
         return info
 
+    def _abandoned(self, info: JobInfo) -> bool:
+        """Holes, and no write for abandon_after_s: what is missing is not coming any more."""
+        idle_since = info.updated_at or 0.0
+        return time.time() - idle_since >= self.settings.abandon_after_s
+
     async def _archive(self, job_id: str, info: JobInfo) -> ArchiveInfo:
-        """Assemble in clock order, compress segment by segment, store each as it is made."""
+        """Assemble in clock order, compress segment by segment, store each as it is made.
+        An abandoned job's holes are recorded, never glued over: no segment spans one."""
         assert info.final_clock is not None
         segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes)
         digest = hashlib.sha256()
         raw = compressed = segments = chunks = 0
-        expected = 0
 
-        async def keep(segment: Segment | None) -> None:
+        async def keep(done: list[Segment]) -> None:
             nonlocal compressed, segments
-            if segment is not None:
+            for segment in done:
                 await self.store.put_segment(job_id, segment)
                 compressed += len(segment.frame)
                 segments += 1
 
         async for clock, data in self.store.read_chunks(job_id, 0, info.final_clock):
-            if clock != expected:
-                raise VerificationFailed(f"job {job_id}: clock {expected} missing while assembling")
-            expected += 1
             digest.update(data)
             raw += len(data)
             chunks += 1
             await keep(segmenter.add(clock, data))
         await keep(segmenter.flush())
-        if expected != info.final_clock + 1:
-            raise VerificationFailed(
-                f"job {job_id}: assembled {expected} chunks, expected {info.final_clock + 1}"
-            )
-        return ArchiveInfo(digest.hexdigest(), raw, compressed, segments, chunks, info.final_clock)
+        if chunks != info.chunks:
+            raise VerificationFailed(f"job {job_id}: assembled {chunks} chunks, expected {info.chunks}")
+        return ArchiveInfo(
+            digest.hexdigest(),
+            raw,
+            compressed,
+            segments,
+            chunks,
+            info.final_clock,
+            missing=list(info.missing),
+        )
 
     async def _verify(self, job_id: str, archive: ArchiveInfo) -> None:
         """Read the archive back, decompress every segment and compare digest and sizes."""

@@ -120,6 +120,11 @@ class CompactSettings(BaseSettings):
         1024 * 1024, ge=1024, description="raw bytes per archive segment (whole chunks)"
     )
     grace_s: float = Field(5.0, ge=0, description="how long a finished job may wait for missing chunks")
+    abandon_after_s: float = Field(
+        600.0,
+        gt=0,
+        description="a finished job with holes and no write for this long is archived as abandoned",
+    )
     lease_s: float = Field(120.0, ge=1, description="compaction lease; longer than any one compaction")
     retry_s: float = Field(5.0, gt=0, description="delay before a job that was not ready is tried again")
     compactors: int = Field(2, ge=1, description="jobs compacted at once per process")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logstore.errors import JobNotFound
-from logstore.store import JobState, LogStore
+from logstore.store import LogStore
 from logstore.store.archive import ArchiveInfo, SegmentRef, decompress
 from stream import metrics
 
@@ -38,7 +38,7 @@ class LogView:
 async def open_view(store: LogStore, job_id: str) -> LogView:
     """Raises JobNotFound."""
     status = await store.job_status(job_id)
-    if status.state is JobState.COMPACTED:
+    if status.state.archived:
         view = await _archive_view(store, job_id)
         if view is not None:
             return view

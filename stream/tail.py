@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logstore.errors import JobNotFound
-from logstore.store import JobState, LogStore
+from logstore.store import LogStore
 from logstore.store.archive import chunks_of
 from stream import metrics
 from stream.fanout import LiveHub
@@ -40,7 +40,15 @@ class EndEvent:
     final_clock: int
 
 
-TailEvent = ChunkEvent | EndEvent
+@dataclass(frozen=True, slots=True)
+class GapEvent:
+    """Clocks an abandoned job never received: said out loud, never glued over."""
+
+    from_clock: int
+    to_clock: int
+
+
+TailEvent = ChunkEvent | GapEvent | EndEvent
 
 
 class Tail:
@@ -108,7 +116,7 @@ class Tail:
         metrics.TAIL_BYTES.inc(len(data))
         return ChunkEvent(clock, data, stored_at)
 
-    async def _from_store(self) -> AsyncIterator[ChunkEvent]:
+    async def _from_store(self) -> AsyncIterator[ChunkEvent | GapEvent]:
         """Everything contiguous from `next_clock` on that the store has now: from the chunks, or
         from the archive once the job is compacted (also when that happens during this read)."""
         metrics.STORE_CATCHUPS.inc()
@@ -117,7 +125,7 @@ class Tail:
         except JobNotFound:
             return  # not started yet: its first chunk will be announced
         self.final_clock = status.final_clock
-        if status.state is not JobState.COMPACTED:
+        if not status.state.archived:
             async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
                 if clock != self.next_clock:
                     break
@@ -125,18 +133,27 @@ class Tail:
             if self._ended():
                 return
             status = await self.store.job_status(self.job_id)
-        if status.state is JobState.COMPACTED:
+        if status.state.archived:
             async for event in self._from_archive():
                 yield event
 
-    async def _from_archive(self) -> AsyncIterator[ChunkEvent]:
-        refs = await self.store.segment_refs(self.job_id)
-        starting = next((ref.index for ref in refs if ref.last_clock >= self.next_clock), None)
-        if starting is None:
+    async def _from_archive(self) -> AsyncIterator[ChunkEvent | GapEvent]:
+        archive = await self.store.archive_info(self.job_id)
+        if archive is None:
             return
+        refs = await self.store.segment_refs(self.job_id)
+        starting = next((ref.index for ref in refs if ref.last_clock >= self.next_clock), len(refs))
         async for segment in self.store.read_segments(self.job_id, starting):
             for clock, data in chunks_of(segment):
-                if clock == self.next_clock:
-                    yield self._send(clock, data)
-                elif clock > self.next_clock:
-                    return  # a hole (an abandoned job's missing clocks)
+                if clock < self.next_clock:
+                    continue
+                if clock > self.next_clock:
+                    yield self._gap(clock - 1)
+                yield self._send(clock, data)
+        if self.next_clock <= archive.final_clock:  # the hole reaches the final clock
+            yield self._gap(archive.final_clock)
+
+    def _gap(self, to_clock: int) -> GapEvent:
+        gap = GapEvent(self.next_clock, to_clock)
+        self.next_clock = to_clock + 1
+        return gap

@@ -21,7 +21,7 @@ from logstore.errors import InvalidInput, StoreUnavailable
 from logstore.store import LogStore
 from stream import close_codes, metrics
 from stream.fanout import LiveHub
-from stream.tail import ChunkEvent, Tail
+from stream.tail import ChunkEvent, GapEvent, Tail
 from stream.viewer_limits import ViewerLimits
 
 log = logging.getLogger("logstore.stream")
@@ -101,6 +101,9 @@ async def _send_events(websocket: WebSocket, tail: Tail, send_timeout_s: float) 
             await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
             if event.stored_at:
                 metrics.STORED_TO_SENT_SECONDS.observe(max(0.0, time.time() - event.stored_at))
+        elif isinstance(event, GapEvent):
+            gap = json.dumps({"type": "gap", "from_clock": event.from_clock, "to_clock": event.to_clock})
+            await asyncio.wait_for(websocket.send_text(gap), send_timeout_s)
         else:
             message = json.dumps({"type": "end", "final_clock": event.final_clock})
             await asyncio.wait_for(websocket.send_text(message), send_timeout_s)

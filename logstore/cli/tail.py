@@ -63,8 +63,14 @@ async def follow(args: argparse.Namespace, out: BinaryIO) -> None:
                         out.write(message[CLOCK.size :])
                         out.flush()
                         next_clock, failures = clock + 1, 0
-                    elif json.loads(message).get("type") == "end":
-                        return
+                    else:
+                        control = json.loads(message)
+                        if control.get("type") == "end":
+                            return
+                        if control.get("type") == "gap":  # an abandoned job never received these
+                            hole = f"{control['from_clock']}-{control['to_clock']}"
+                            print(f"logstore tail: clocks {hole} never arrived", file=sys.stderr)
+                            next_clock = control["to_clock"] + 1
                 code = socket.close_code
                 reason = socket.close_reason
         except ConnectionClosed as exc:

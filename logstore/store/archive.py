@@ -46,6 +46,10 @@ class ArchiveInfo:
     missing: list[tuple[int, int]] = field(default_factory=list)  # clock ranges never received
 
     @property
+    def state_name(self) -> str:
+        return "abandoned" if self.missing else "compacted"
+
+    @property
     def prefix_clocks(self) -> int:
         """Clocks from 0 before the first hole: what downloads may show."""
         return self.missing[0][0] if self.missing else self.final_clock + 1

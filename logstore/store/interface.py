@@ -40,7 +40,12 @@ class JobState(enum.StrEnum):
     RUNNING = "running"  # chunks arrive; no final chunk yet
     FINISHED = "finished"  # the final chunk is stored
     COMPACTED = "compacted"  # the log lives in an archive
-    ABANDONED = "abandoned"  # given up on; `missing` lists what never arrived
+    ABANDONED = "abandoned"  # archived with holes; `missing` lists what never arrived
+
+    @property
+    def archived(self) -> bool:
+        """The log lives in an archive and takes no more chunks."""
+        return self in (JobState.COMPACTED, JobState.ABANDONED)
 
 
 class PutResult(enum.StrEnum):
@@ -156,8 +161,9 @@ class LogStore(ABC):
 
     @abstractmethod
     async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
-        """Record the verified archive and set the job's state to compacted. From then on
-        `get_job` answers from this record, so the chunks may go."""
+        """Record the verified archive and set the job's state to compacted (abandoned when
+        `info.missing` lists holes). From then on `get_job` answers from this record, so the
+        chunks may go, and the job takes no more chunks (ChunkConflict)."""
 
     @abstractmethod
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:

@@ -10,8 +10,13 @@ from logstore.store.archive import ArchiveInfo, SegmentRef
 from logstore.store.interface import JobInfo, JobState
 
 
-def final_conflict(chunk: Chunk, final_clock: int | None, max_clock: int) -> ChunkConflict | None:
-    """The final-clock rules of the LogStore contract, shared by the backends."""
+def final_conflict(
+    chunk: Chunk, final_clock: int | None, max_clock: int, state: str | None = None
+) -> ChunkConflict | None:
+    """The final-clock rules of the LogStore contract, shared by the backends; an archived job
+    takes no more chunks at all."""
+    if state is not None and JobState(state).archived:
+        return ChunkConflict(f"job {chunk.job_id} is archived ({state}): it takes no more chunks")
     if final_clock is not None and chunk.clock > final_clock:
         return ChunkConflict(
             f"clock {chunk.clock} of job {chunk.job_id} is after its final clock {final_clock}"
@@ -71,7 +76,7 @@ def archived_job_info(
     )
     return JobInfo(
         job_id=job_id,
-        state=JobState.COMPACTED,
+        state=JobState(archive.state_name),
         bytes=archive.raw_bytes,
         chunks=archive.chunks,
         final_clock=archive.final_clock,

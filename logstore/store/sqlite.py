@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 _SELECT_DIGEST = "SELECT digest FROM chunks WHERE job_id = ? AND clock = ?"
-_SELECT_JOB = "SELECT final_clock, max_clock FROM jobs WHERE job_id = ?"
+_SELECT_JOB = "SELECT final_clock, max_clock, state FROM jobs WHERE job_id = ?"
 _INSERT_CHUNK = "INSERT INTO chunks (job_id, clock, size, digest, data) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_JOB = """
 INSERT INTO jobs (job_id, final_clock, max_clock, bytes, chunks, created_at, updated_at)
@@ -227,8 +227,8 @@ class SQLiteStore(LogStore):
             with conn:
                 conn.execute("INSERT OR REPLACE INTO archives VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
                 conn.execute(
-                    "UPDATE jobs SET state = 'compacted', updated_at = ? WHERE job_id = ?",
-                    (time.time(), job_id),
+                    "UPDATE jobs SET state = ?, updated_at = ? WHERE job_id = ?",
+                    (info.state_name, time.time(), job_id),
                 )
 
         await self._run(self._writer, mark)
@@ -300,11 +300,11 @@ def _put_batch(conn: sqlite3.Connection, chunks: Sequence[Chunk]) -> list[PutOut
 
 def _put_one(conn: sqlite3.Connection, chunk: Chunk, now: float) -> PutOutcome:
     job = conn.execute(_SELECT_JOB, (chunk.job_id,)).fetchone()
-    final_clock, max_clock = job if job else (None, -1)
+    final_clock, max_clock, state = job if job else (None, -1, None)
     stored = conn.execute(_SELECT_DIGEST, (chunk.job_id, chunk.clock)).fetchone()
     if stored is not None and stored[0] != chunk.digest:
         return ChunkConflict(f"clock {chunk.clock} of job {chunk.job_id} is stored with other bytes")
-    conflict = final_conflict(chunk, final_clock, max_clock)
+    conflict = final_conflict(chunk, final_clock, max_clock, state)
     if conflict is not None:
         return conflict
     if stored is not None:
@@ -342,7 +342,7 @@ def _job_info(conn: sqlite3.Connection, job_id: str) -> JobInfo:
     if row is None:
         raise JobNotFound(f"job {job_id} not found")
     state, final_clock, created_at, updated_at = row
-    archive = _archive_info(conn, job_id) if state == JobState.COMPACTED else None
+    archive = _archive_info(conn, job_id) if state and JobState(state).archived else None
     if archive is not None:
         return archived_job_info(job_id, archive, _segment_refs(conn, job_id), created_at, updated_at)
     sizes = conn.execute(_SELECT_SIZES, (job_id,))

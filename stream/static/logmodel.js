@@ -93,6 +93,13 @@ class LogModel {
     this.lines.push({ html, text: visible, parent: this.current(), fold: -1 });
   }
 
+  // Chunks an abandoned job never received: a visible marker, never text glued across the hole.
+  gap(from, to) {
+    if (this.partial) { this.addLine(this.partial); this.partial = ""; }
+    const text = `--- chunks ${from}-${to} never arrived ---`;
+    this.lines.push({ html: `<span class="gap">${escapeHtml(text)}</span>`, text, parent: this.current(), fold: -1 });
+  }
+
   current() { return this.stack.length ? this.stack[this.stack.length - 1] : -1; }
 
   openFold(name, title) {

@@ -124,6 +124,7 @@ function connect() {
     if (typeof event.data === "string") {
       const control = JSON.parse(event.data);
       if (control.type === "end") { ended = true; finalClock = control.final_clock; model.push(new Uint8Array(0)); schedule(true); }
+      if (control.type === "gap") { model.gap(control.from_clock, control.to_clock); nextClock = control.to_clock + 1; schedule(true); }
       return;
     }
     const view = new DataView(event.data);

@@ -109,6 +109,7 @@ class CassandraStore(LogStore):
             self._run("SELECT_JOB", job_id), self._stored_digests(job_id, chunks)
         )
         final_clock: int | None = job_rows[0][1] if job_rows else None
+        state: str | None = job_rows[0][0] if job_rows else None
         if not job_rows:
             self._known_buckets.pop(job_id, None)
         updated_at: datetime | None = job_rows[0][2] if job_rows else None
@@ -123,7 +124,7 @@ class CassandraStore(LogStore):
                     ChunkConflict(f"clock {chunk.clock} of job {job_id} is stored with other bytes")
                 )
                 continue
-            conflict = final_conflict(chunk, final_clock, max_clock)
+            conflict = final_conflict(chunk, final_clock, max_clock, state)
             if conflict is not None:
                 outcomes.append(conflict)
                 continue
@@ -209,7 +210,7 @@ class CassandraStore(LogStore):
             raise JobNotFound(f"job {job_id} not found")
         state, final_clock, updated_at = job_rows[0] if job_rows else (None, None, None)
         updated = updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None
-        if state == JobState.COMPACTED:
+        if state is not None and JobState(state).archived:
             archive, refs = await asyncio.gather(self.archive_info(job_id), self.segment_refs(job_id))
             if archive is not None:
                 return archived_job_info(job_id, archive, refs, None, updated)
@@ -275,7 +276,7 @@ class CassandraStore(LogStore):
             "INSERT_ARCHIVE", job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments,
             info.chunks, info.final_clock, info.dictionary_id, encode_missing(info.missing), now,
         )  # fmt: skip
-        await self._run("SET_STATE", JobState.COMPACTED.value, now, job_id)
+        await self._run("SET_STATE", info.state_name, now, job_id)
 
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:
         rows = await self._run("SELECT_ARCHIVE", job_id)

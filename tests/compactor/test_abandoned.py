@@ -1,0 +1,87 @@
+"""An abandoned job with a hole, on SQLite and Cassandra: archived with the missing range
+recorded; every reader sees the hole explicitly and never bytes glued across it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from compactor.archive_job import ArchiveJob, Outcome
+from logstore.bus.memory import MemoryBus
+from logstore.chunk import Chunk
+from logstore.cli.app import build_app
+from logstore.config import CompactSettings, Settings
+from logstore.errors import ChunkConflict
+from logstore.store import JobState, LogStore
+from stream.fanout import LiveHub
+from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail
+
+PIECES = [b"zero\n", b"one\n", b"two\n", b"three\n", b"four\n", b"five\n", b"six\n"]
+
+
+@pytest.fixture
+async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(Settings(), any_store, MemoryBus())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
+    ) as client:
+        yield client
+
+
+async def abandon(store: LogStore, job_id: str, present: list[int], final: int) -> None:
+    await store.put_chunks([Chunk.create(job_id, c, PIECES[c], final=c == final) for c in present])
+    waiting = ArchiveJob(store, CompactSettings(grace_s=0.2), "me")
+    assert await waiting.run(job_id) is Outcome.NOT_READY  # within abandon_after_s: wait for them
+    impatient = ArchiveJob(store, CompactSettings(grace_s=0.2, abandon_after_s=0.001), "me")
+    assert await impatient.run(job_id) is Outcome.COMPACTED
+
+
+async def test_hole_in_the_middle(any_store: LogStore, api: httpx.AsyncClient, job_id: str) -> None:
+    await abandon(any_store, job_id, [0, 1, 4, 5, 6], final=6)
+    meta = (await api.get(f"/v1/jobs/{job_id}")).json()
+    assert (meta["state"], meta["missing"], meta["complete"], meta["final_clock"]) == (
+        "abandoned",
+        [[2, 3]],
+        False,
+        6,
+    )
+    log = await api.get(f"/v1/jobs/{job_id}/log")
+    assert log.content == b"zero\none\n"  # stops at the hole
+    assert log.headers["log-complete"] == "false"
+    gzip_or_zstd = await api.get(f"/v1/jobs/{job_id}/log", headers={"Accept-Encoding": "zstd"})
+    assert "content-encoding" not in gzip_or_zstd.headers  # the frames hold more than the prefix
+    assert gzip_or_zstd.content == b"zero\none\n"
+    events = [e async for e in Tail(any_store, LiveHub(MemoryBus()), job_id, 0).events()]
+    assert events == [
+        ChunkEvent(0, b"zero\n"),
+        ChunkEvent(1, b"one\n"),
+        GapEvent(2, 3),
+        ChunkEvent(4, b"four\n"),
+        ChunkEvent(5, b"five\n"),
+        ChunkEvent(6, b"six\n"),
+        EndEvent(6),
+    ]
+    assert [e async for e in Tail(any_store, LiveHub(MemoryBus()), job_id, 3).events()][:2] == [
+        GapEvent(3, 3),
+        ChunkEvent(4, b"four\n"),
+    ]
+    with pytest.raises(ChunkConflict):  # a straggler after the archive is refused, not hidden
+        await any_store.put_chunk(Chunk.create(job_id, 2, b"two\n"))
+    assert (await any_store.job_status(job_id)).state is JobState.ABANDONED
+
+
+async def test_hole_at_the_end(any_store: LogStore, api: httpx.AsyncClient, job_id: str) -> None:
+    await abandon(any_store, job_id, [0, 1, 6], final=6)
+    events = [e async for e in Tail(any_store, LiveHub(MemoryBus()), job_id, 0).events()]
+    assert events[2:] == [GapEvent(2, 5), ChunkEvent(6, b"six\n"), EndEvent(6)]
+    assert (await api.get(f"/v1/jobs/{job_id}")).json()["missing"] == [[2, 5]]
+
+
+async def test_compacted_jobs_take_no_more_chunks(any_store: LogStore, job_id: str) -> None:
+    await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c], final=c == 2) for c in range(3)])
+    assert await ArchiveJob(any_store, CompactSettings(), "me").run(job_id) is Outcome.COMPACTED
+    with pytest.raises(ChunkConflict):
+        await any_store.put_chunk(Chunk.create(job_id, 1, PIECES[1]))
+    assert [c async for c in any_store.read_chunks(job_id)] == []
