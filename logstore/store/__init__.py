@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from logstore.errors import ConfigError
-from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
+from logstore.store.interface import JobInfo, JobListing, JobState, JobStatus, LogStore, PutOutcome, PutResult
 
-__all__ = ["JobInfo", "JobState", "JobStatus", "LogStore", "PutOutcome", "PutResult", "open_store"]
+__all__ = [
+    "JobInfo",
+    "JobListing",
+    "JobState",
+    "JobStatus",
+    "LogStore",
+    "PutOutcome",
+    "PutResult",
+    "open_store",
+]
 
 
 async def open_store(url: str) -> LogStore:

@@ -66,6 +66,12 @@ class JobStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class JobListing:
+    job_id: str
+    created_at: float  # unix seconds of the job's first chunk (as first seen by a writer)
+
+
+@dataclass(frozen=True, slots=True)
 class JobInfo:
     """What the store knows about one job.
 
@@ -181,6 +187,11 @@ class LogStore(ABC):
     @abstractmethod
     async def release(self, job_id: str, owner: str) -> None:
         """Give the lease back (only if `owner` holds it)."""
+
+    @abstractmethod
+    async def list_jobs(self, created_after: float, created_before: float, limit: int) -> list[JobListing]:
+        """Jobs whose first chunk came in [created_after, created_before), newest first, at most
+        `limit` of them."""
 
     @abstractmethod
     async def delete_job(self, job_id: str) -> bool:

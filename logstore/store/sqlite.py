@@ -28,7 +28,15 @@ from logstore.store.archive import (
     pack_sizes,
     unpack_sizes,
 )
-from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
+from logstore.store.interface import (
+    JobInfo,
+    JobListing,
+    JobState,
+    JobStatus,
+    LogStore,
+    PutOutcome,
+    PutResult,
+)
 from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
 
 T = TypeVar("T")
@@ -55,6 +63,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at  REAL NOT NULL,    -- unix seconds
     updated_at  REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS jobs_by_created_at ON jobs (created_at);
 CREATE TABLE IF NOT EXISTS segments (
     job_id      TEXT NOT NULL,
     idx         INTEGER NOT NULL, -- 0, 1, 2, ... in log order
@@ -264,6 +273,16 @@ class SQLiteStore(LogStore):
                 conn.execute("DELETE FROM leases WHERE job_id = ? AND owner = ?", (job_id, owner))
 
         await self._run(self._writer, release)
+
+    async def list_jobs(self, created_after: float, created_before: float, limit: int) -> list[JobListing]:
+        query = (
+            "SELECT job_id, created_at FROM jobs WHERE created_at >= ? AND created_at < ? "
+            "ORDER BY created_at DESC LIMIT ?"
+        )
+        rows = await self._run(
+            self._readers, lambda conn: conn.execute(query, (created_after, created_before, limit)).fetchall()
+        )
+        return [JobListing(job_id, created_at) for job_id, created_at in rows]
 
     async def delete_job(self, job_id: str) -> bool:
         def delete(conn: sqlite3.Connection) -> bool:

@@ -13,9 +13,10 @@ store then keeps the later write. Identical duplicates, the normal case of redel
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cassandra.cluster import Cluster, Session
@@ -37,7 +38,15 @@ from logstore.store.cassandra.futures import bridge
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
-from logstore.store.interface import JobInfo, JobState, JobStatus, LogStore, PutOutcome, PutResult
+from logstore.store.interface import (
+    JobInfo,
+    JobListing,
+    JobState,
+    JobStatus,
+    LogStore,
+    PutOutcome,
+    PutResult,
+)
 from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
 
 READ_PAGE_ROWS = 64
@@ -79,6 +88,8 @@ class CassandraStore(LogStore):
             "SELECT_SIZES", "READ_PAGE", "DELETE_BUCKET", "DELETE_BUCKETS", "DELETE_JOB",
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
+            "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
+            "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
             # every write here may be repeated safely, except the lease transactions
@@ -110,8 +121,9 @@ class CassandraStore(LogStore):
         )
         final_clock: int | None = job_rows[0][1] if job_rows else None
         state: str | None = job_rows[0][0] if job_rows else None
-        if not job_rows:
+        if not job_rows:  # a new job (or one deleted since): list it under today
             self._known_buckets.pop(job_id, None)
+            await self._index_new_job(job_id)
         updated_at: datetime | None = job_rows[0][2] if job_rows else None
         max_clock = await self._max_clock(job_id) if any(c.final for c in chunks) else -1
         outcomes: list[PutOutcome] = []
@@ -175,6 +187,30 @@ class CassandraStore(LogStore):
             await self._run("SET_FINAL", new_final, now, job_id)
         elif updated_at is None or (now - updated_at.replace(tzinfo=UTC)).total_seconds() > TOUCH_EVERY_S:
             await self._run("TOUCH_JOB", now, job_id)
+
+    async def _index_new_job(self, job_id: str) -> None:
+        now = datetime.now(UTC)
+        day = now.strftime("%Y-%m-%d")
+        await asyncio.gather(
+            self._run("INSERT_JOB_DAY", day, job_id, now), self._run("INSERT_DAY_OF_JOB", job_id, day)
+        )
+
+    async def list_jobs(self, created_after: float, created_before: float, limit: int) -> list[JobListing]:
+        """Day partitions from the newest down; each day's rows are few enough to sort here."""
+        found: list[JobListing] = []
+        day = datetime.fromtimestamp(min(created_before, time.time() + 86_400), UTC).date()
+        first_day = datetime.fromtimestamp(max(created_after, 0), UTC).date()
+        while day >= first_day and len(found) < limit:
+            rows = await self._run("SELECT_JOBS_OF_DAY", day.isoformat())
+            listed = [
+                JobListing(job_id, created.replace(tzinfo=UTC).timestamp())
+                for job_id, created in rows
+                if created is not None
+            ]
+            listed = [job for job in listed if created_after <= job.created_at < created_before]
+            found += sorted(listed, key=lambda job: job.created_at, reverse=True)
+            day -= timedelta(days=1)
+        return found[:limit]
 
     def _remember_buckets(self, job_id: str, buckets: set[int]) -> None:
         self._known_buckets[job_id] = buckets
@@ -313,6 +349,10 @@ class CassandraStore(LogStore):
         await self._run("DELETE_BUCKETS", job_id)
         await self._run("DELETE_SEGMENTS", job_id)
         await self._run("DELETE_ARCHIVE", job_id)
+        days = await self._run("SELECT_DAY_OF_JOB", job_id)
+        for (day,) in days:
+            await self._run("DELETE_JOB_DAY", day, job_id)
+        await self._run("DELETE_DAY_OF_JOB", job_id)
         await self._run("DELETE_JOB", job_id)
         return True
 

@@ -61,8 +61,11 @@ async def apply_schema(target: CassandraTarget) -> list[int]:
         await asyncio.to_thread(cluster.shutdown)
 
 
+REQUIRED_TABLES = {
+    "chunks", "jobs", "job_buckets", "segments", "archives", "compaction_leases", "jobs_by_day", "job_days",
+}  # fmt: skip
+
+
 def schema_present(session: Session, keyspace: str) -> bool:
     rows = session.execute(cql.SELECT_KEYSPACE_TABLES, (keyspace,))
-    return {"chunks", "jobs", "job_buckets", "segments", "archives", "compaction_leases"} <= {
-        row[0] for row in rows
-    }
+    return {row[0] for row in rows} >= REQUIRED_TABLES

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 
 import pytest
 
@@ -260,6 +261,26 @@ class StoreConformance:
         assert await store.claim(job_id, "b", 30) is False
         await store.release(job_id, "a")
         assert await store.claim(job_id, "b", 30) is True
+
+    async def test_jobs_are_listed_newest_first_and_leave_the_list_when_deleted(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        started = time.time()
+        for n in range(3):
+            await store.put_chunk(Chunk.create(f"{job_id}-{n}", 0, b"x"))
+            await asyncio.sleep(0.01)
+        listed = await store.list_jobs(started - 1, time.time() + 1, 1000)
+        mine = [job.job_id for job in listed if job.job_id.startswith(job_id)]
+        assert mine == [f"{job_id}-2", f"{job_id}-1", f"{job_id}-0"]
+        assert all(started - 1 <= job.created_at <= time.time() + 1 for job in listed)
+        earlier = await store.list_jobs(started - 1, started - 0.5, 1000)  # other tests' jobs, not mine
+        assert [job for job in earlier if job.job_id.startswith(job_id)] == []
+        await store.delete_job(f"{job_id}-1")
+        listed = await store.list_jobs(started - 1, time.time() + 1, 1000)
+        assert [job.job_id for job in listed if job.job_id.startswith(job_id)] == [
+            f"{job_id}-2",
+            f"{job_id}-0",
+        ]
 
     async def test_ping_answers(self, store: LogStore) -> None:
         await store.ping()
