@@ -19,3 +19,4 @@ RATIO = Histogram(
     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
 )
 IN_PROGRESS = Gauge("logstore_compactor_in_progress", "Jobs being compacted now")
+BACKLOG = Gauge("logstore_compactor_backlog", "Finished jobs not archived yet, as of the last sweep")

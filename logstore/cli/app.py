@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from compactor.http import admin_router
 from ingest.http import ingest_router
 from ingest.service import IngestService
 from logstore.bus import Bus
@@ -26,6 +27,7 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
             stream_router(store, settings.auth),
             tail_router(store, hub, settings.auth, settings.stream),
             viewer_router(),
+            admin_router(store, settings.auth),
         ],
         ready=store.ping,
     )

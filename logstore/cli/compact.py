@@ -19,9 +19,11 @@ def register(commands: Any) -> None:
 
 
 async def compact(settings: Settings) -> None:
+    from compactor.http import admin_router
+    from compactor.sweep import Sweeper
     from compactor.worker import CompactionWorker
     from logstore.bus.amqp import AmqpBus
-    from logstore.process import run_role
+    from logstore.process import Worker, run_role
     from logstore.store import open_store
     from logstore.web.app import create_app
 
@@ -29,8 +31,12 @@ async def compact(settings: Settings) -> None:
     try:
         bus = await AmqpBus.connect(settings.bus)
         try:
-            worker = CompactionWorker(store, bus, settings.compact)
-            await run_role(create_app([], ready=store.ping), settings.http, [worker])
+            workers: list[Worker] = [
+                CompactionWorker(store, bus, settings.compact),
+                Sweeper(store, bus, settings.compact),
+            ]
+            app = create_app([admin_router(store, settings.auth)], ready=store.ping)
+            await run_role(app, settings.http, workers)
         finally:
             await bus.close()
     finally:

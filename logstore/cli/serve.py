@@ -22,10 +22,11 @@ def register(commands: Any) -> None:
 
 
 async def serve(settings: Settings) -> None:
+    from compactor.sweep import Sweeper
     from compactor.worker import CompactionWorker
     from logstore.bus import open_bus
     from logstore.cli.app import build_app
-    from logstore.process import run_role
+    from logstore.process import Worker, run_role
     from logstore.store import open_store
 
     store = await open_store(settings.store.store)
@@ -34,8 +35,11 @@ async def serve(settings: Settings) -> None:
         try:
             where = settings.store.store.split("?")[0]
             log.info("serving", extra={"listen": settings.http.listen, "store": where})
-            worker = CompactionWorker(store, bus, settings.compact)
-            await run_role(build_app(settings, store, bus), settings.http, [worker])
+            workers: list[Worker] = [
+                CompactionWorker(store, bus, settings.compact),
+                Sweeper(store, bus, settings.compact),
+            ]
+            await run_role(build_app(settings, store, bus), settings.http, workers)
         finally:
             await bus.close()
     finally:
