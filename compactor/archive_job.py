@@ -46,10 +46,13 @@ class VerificationFailed(Exception):
 
 
 class ArchiveJob:
-    def __init__(self, store: LogStore, settings: CompactSettings, owner: str) -> None:
+    def __init__(
+        self, store: LogStore, settings: CompactSettings, owner: str, dictionary: bytes | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner
+        self.dictionary = dictionary  # already kept in the store by the worker
 
     async def run(self, job_id: str) -> Outcome:
         try:
@@ -113,7 +116,7 @@ class ArchiveJob:
         """Assemble in clock order, compress segment by segment, store each as it is made.
         An abandoned job's holes are recorded, never glued over: no segment spans one."""
         assert info.final_clock is not None
-        segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes)
+        segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes, self.dictionary)
         digest = hashlib.sha256()
         raw = compressed = segments = chunks = 0
 
@@ -139,6 +142,7 @@ class ArchiveJob:
             segments,
             chunks,
             info.final_clock,
+            dictionary_id=segmenter.dictionary_id,
             missing=list(info.missing),
         )
 
@@ -146,8 +150,9 @@ class ArchiveJob:
         """Read the archive back, decompress every segment and compare digest and sizes."""
         digest = hashlib.sha256()
         raw = count = 0
+        dictionary = self.dictionary if archive.dictionary_id else None
         async for segment in self.store.read_segments(job_id):
-            data = decompress(segment)
+            data = decompress(segment, dictionary)
             digest.update(data)
             raw += len(data)
             count += 1

@@ -13,6 +13,9 @@ import logging
 import os
 import socket
 import uuid
+from pathlib import Path
+
+import zstandard
 
 from compactor import metrics
 from compactor.archive_job import ArchiveJob, Outcome
@@ -38,8 +41,18 @@ class CompactionWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
 
+    async def _load_dictionary(self) -> None:
+        """Keep the configured dictionary in the store, where readers find it by id."""
+        if not self.settings.zstd_dictionary:
+            return
+        data = await asyncio.to_thread(Path(self.settings.zstd_dictionary).read_bytes)
+        await self.job.store.put_dictionary(zstandard.ZstdCompressionDict(data).dict_id(), data)
+        self.job.dictionary = data
+
     async def run(self) -> None:
-        requests = self.bus.compaction_requests(self.settings.compactors)
+        await self._load_dictionary()
+        # more requests in hand than compactions at once: jobs waiting for a retry do not block
+        requests = self.bus.compaction_requests(self.settings.compactors * 8)
         stopping = asyncio.create_task(self._stopping.wait())
         try:
             while not self._stopping.is_set():

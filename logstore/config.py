@@ -116,6 +116,9 @@ class StreamSettings(BaseSettings):
 class CompactSettings(BaseSettings):
     model_config = _COMMON
     zstd_level: int = Field(6, ge=1, le=22, description="zstd compression level of archives")
+    zstd_dictionary: str | None = Field(
+        None, description="a dictionary from `logstore dict train`, used for jobs it compresses better"
+    )
     segment_bytes: int = Field(
         1024 * 1024, ge=1024, description="raw bytes per archive segment (whole chunks)"
     )

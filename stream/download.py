@@ -78,8 +78,9 @@ async def read_bytes(store: LogStore, view: LogView, first: int, last: int) -> A
     metrics.DOWNLOADS.inc()
     if last < first:
         return
-    if view.refs is not None:
-        async for piece in _from_archive(store, view.job_id, view.refs, first, last):
+    if view.refs is not None and view.archive is not None:
+        dictionary = await dictionary_of(store, view.archive)
+        async for piece in _from_archive(store, view.job_id, view.refs, first, last, dictionary):
             yield piece
         return
     offset = first
@@ -88,9 +89,10 @@ async def read_bytes(store: LogStore, view: LogView, first: int, last: int) -> A
         yield piece
     if offset <= last:  # chunks vanished under us: the job was compacted meanwhile
         archived = await _archive_view(store, view.job_id)
-        if archived is None or archived.refs is None:
+        if archived is None or archived.refs is None or archived.archive is None:
             raise RuntimeError(f"job {view.job_id}: chunks vanished during a download")
-        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last):
+        dictionary = await dictionary_of(store, archived.archive)
+        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last, dictionary):
             yield piece
 
 
@@ -106,15 +108,25 @@ async def _from_chunks(store: LogStore, view: LogView, first: int, last: int) ->
         yield piece
 
 
+async def dictionary_of(store: LogStore, archive: ArchiveInfo) -> bytes | None:
+    """The zstd dictionary an archive was compressed with, or None for plain frames."""
+    if not archive.dictionary_id:
+        return None
+    dictionary = await store.get_dictionary(archive.dictionary_id)
+    if dictionary is None:
+        raise RuntimeError(f"zstd dictionary {archive.dictionary_id} is missing from the store")
+    return dictionary
+
+
 async def _from_archive(
-    store: LogStore, job_id: str, refs: list[SegmentRef], first: int, last: int
+    store: LogStore, job_id: str, refs: list[SegmentRef], first: int, last: int, dictionary: bytes | None
 ) -> AsyncIterator[bytes]:
     starting = max(0, bisect.bisect_right([ref.raw_offset for ref in refs], first) - 1)
     async for segment in store.read_segments(job_id, starting):
         start = segment.ref.raw_offset
         if start > last:
             return
-        raw = decompress(segment)
+        raw = decompress(segment, dictionary)
         piece = raw[max(0, first - start) : last - start + 1]
         metrics.DOWNLOAD_BYTES.inc(len(piece))
         yield piece

@@ -21,6 +21,7 @@ from logstore.errors import JobNotFound
 from logstore.store import LogStore
 from logstore.store.archive import chunks_of
 from stream import metrics
+from stream.download import dictionary_of
 from stream.fanout import LiveHub
 
 GAP_WAIT_S = 0.5  # how long a held out-of-order chunk waits for the missing one before a store read
@@ -142,9 +143,10 @@ class Tail:
         if archive is None:
             return
         refs = await self.store.segment_refs(self.job_id)
+        dictionary = await dictionary_of(self.store, archive)
         starting = next((ref.index for ref in refs if ref.last_clock >= self.next_clock), len(refs))
         async for segment in self.store.read_segments(self.job_id, starting):
-            for clock, data in chunks_of(segment):
+            for clock, data in chunks_of(segment, dictionary):
                 if clock < self.next_clock:
                     continue
                 if clock > self.next_clock:

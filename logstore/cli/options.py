@@ -27,6 +27,7 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
         "--max-viewers-per-client", type=int, help="websocket viewers per client (default 2000)"
     )
     group.add_argument("--zstd-level", type=int, help="zstd level of archives (default 6)")
+    group.add_argument("--zstd-dictionary", help="dictionary file from `logstore dict train`")
     group.add_argument("--grace-s", type=float, help="wait for missing chunks of a finished job (default 5)")
     group.add_argument("--lease-s", type=float, help="compaction lease in seconds (default 120)")
     group.add_argument("--abandon-after-s", type=float, help="archive a job with holes after this idle time")
@@ -39,7 +40,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     names = (
         "store", "bus", "listen", "write_token", "read_token", "admin_token",
         "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",
-        "zstd_level", "grace_s", "lease_s", "abandon_after_s",
+        "zstd_level", "zstd_dictionary", "grace_s", "lease_s", "abandon_after_s",
     )  # fmt: skip
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return Settings(overrides)

@@ -71,17 +71,19 @@ def unpack_sizes(blob: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(blob[i : i + 4], "big") for i in range(0, len(blob), 4))
 
 
-def decompress(segment: Segment) -> bytes:
+def decompress(segment: Segment, dictionary: bytes | None = None) -> bytes:
     """The segment's raw bytes; raises ValueError when the frame does not match its sizes."""
-    raw = zstandard.ZstdDecompressor().decompress(segment.frame, max_output_size=max(1, segment.ref.raw_size))
+    zdict = zstandard.ZstdCompressionDict(dictionary) if dictionary else None
+    decompressor = zstandard.ZstdDecompressor(dict_data=zdict) if zdict else zstandard.ZstdDecompressor()
+    raw = decompressor.decompress(segment.frame, max_output_size=max(1, segment.ref.raw_size))
     if len(raw) != segment.ref.raw_size:
         raise ValueError(f"segment {segment.ref.index}: {len(raw)} bytes, expected {segment.ref.raw_size}")
     return raw
 
 
-def chunks_of(segment: Segment) -> list[tuple[int, bytes]]:
+def chunks_of(segment: Segment, dictionary: bytes | None = None) -> list[tuple[int, bytes]]:
     """(clock, bytes) of every chunk in the segment, in order."""
-    raw = decompress(segment)
+    raw = decompress(segment, dictionary)
     pieces, at = [], 0
     for clock, size in enumerate(segment.ref.sizes, segment.ref.first_clock):
         pieces.append((clock, raw[at : at + size]))

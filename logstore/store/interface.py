@@ -180,6 +180,13 @@ class LogStore(ABC):
         """Remove the job's chunks (after compaction); its record and archive stay."""
 
     @abstractmethod
+    async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
+        """Keep a zstd dictionary that archives refer to by id (idempotent)."""
+
+    @abstractmethod
+    async def get_dictionary(self, dictionary_id: int) -> bytes | None: ...
+
+    @abstractmethod
     async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
         """Take the compaction lease of a job for `lease_s` seconds; False if someone else holds
         it. Holding it again (the same owner) extends it."""

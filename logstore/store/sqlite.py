@@ -85,6 +85,10 @@ CREATE TABLE IF NOT EXISTS archives (
     missing          TEXT NOT NULL,   -- JSON [[a, b], ...]
     compacted_at     REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dictionaries (
+    id   INTEGER PRIMARY KEY,         -- the zstd dictionary id
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
     job_id TEXT PRIMARY KEY,
     owner  TEXT NOT NULL,
@@ -251,6 +255,18 @@ class SQLiteStore(LogStore):
                 conn.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
 
         await self._run(self._writer, delete)
+
+    async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
+        def put(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO dictionaries VALUES (?, ?)", (dictionary_id, data))
+
+        await self._run(self._writer, put)
+
+    async def get_dictionary(self, dictionary_id: int) -> bytes | None:
+        query = "SELECT data FROM dictionaries WHERE id = ?"
+        row = await self._run(self._readers, lambda conn: conn.execute(query, (dictionary_id,)).fetchone())
+        return bytes(row[0]) if row else None
 
     async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
         def claim(conn: sqlite3.Connection) -> bool:

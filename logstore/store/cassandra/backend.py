@@ -89,7 +89,7 @@ class CassandraStore(LogStore):
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
-            "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB",
+            "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB", "INSERT_DICTIONARY", "SELECT_DICTIONARY",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
             # every write here may be repeated safely, except the lease transactions
@@ -328,6 +328,13 @@ class CassandraStore(LogStore):
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
         await self._run("DELETE_BUCKETS", job_id)
         self._known_buckets.pop(job_id, None)
+
+    async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
+        await self._run("INSERT_DICTIONARY", dictionary_id, data)
+
+    async def get_dictionary(self, dictionary_id: int) -> bytes | None:
+        rows = await self._run("SELECT_DICTIONARY", dictionary_id)
+        return bytes(rows[0][0]) if rows else None
 
     async def claim(self, job_id: str, owner: str, lease_s: float) -> bool:
         ttl = max(1, int(lease_s))

@@ -69,3 +69,6 @@ SELECT_DAY_OF_JOB = "SELECT day FROM {ks}.job_days WHERE job_id = ?"
 SELECT_JOBS_OF_DAY = "SELECT job_id, created_at FROM {ks}.jobs_by_day WHERE day = ?"
 DELETE_JOB_DAY = "DELETE FROM {ks}.jobs_by_day WHERE day = ? AND job_id = ?"
 DELETE_DAY_OF_JOB = "DELETE FROM {ks}.job_days WHERE job_id = ?"
+
+INSERT_DICTIONARY = "INSERT INTO {ks}.dictionaries (id, data) VALUES (?, ?)"
+SELECT_DICTIONARY = "SELECT data FROM {ks}.dictionaries WHERE id = ?"

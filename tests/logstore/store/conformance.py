@@ -282,5 +282,12 @@ class StoreConformance:
             f"{job_id}-0",
         ]
 
+    async def test_dictionaries_are_kept_by_id(self, store: LogStore) -> None:
+        ident = random.randrange(1, 2**31)
+        assert await store.get_dictionary(ident) is None
+        await store.put_dictionary(ident, b"\x37\xa4\x30\xec dictionary bytes")
+        await store.put_dictionary(ident, b"\x37\xa4\x30\xec dictionary bytes")
+        assert await store.get_dictionary(ident) == b"\x37\xa4\x30\xec dictionary bytes"
+
     async def test_ping_answers(self, store: LogStore) -> None:
         await store.ping()
