@@ -17,14 +17,14 @@ STATIC_TYPES = {
 }
 
 
-def _read(name: str) -> bytes:
+def read_static(name: str) -> bytes:
     return resources.files("stream").joinpath("static", name).read_bytes()
 
 
 def viewer_router() -> APIRouter:
     router = APIRouter()
-    page = _read("viewer.html")
-    files = {name: _read(name) for name in STATIC_TYPES}
+    page = read_static("viewer.html")
+    files = {name: read_static(name) for name in STATIC_TYPES}
 
     @router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     async def viewer(job_id: str) -> Response:

@@ -13,6 +13,7 @@ from logstore.store import LogStore
 from logstore.web.app import create_app
 from stream.fanout import LiveHub
 from stream.http import stream_router
+from stream.jobs_list import jobs_router
 from stream.viewer import viewer_router
 from stream.ws import tail_router
 
@@ -27,6 +28,7 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
             stream_router(store, settings.auth),
             tail_router(store, hub, settings.auth, settings.stream),
             viewer_router(),
+            jobs_router(store, settings.auth),
             admin_router(store, settings.auth),
         ],
         ready=store.ping,

@@ -26,6 +26,7 @@ async def stream(settings: Settings) -> None:
     from logstore.web.app import create_app
     from stream.fanout import LiveHub
     from stream.http import stream_router
+    from stream.jobs_list import jobs_router
     from stream.viewer import viewer_router
     from stream.ws import tail_router
 
@@ -37,6 +38,7 @@ async def stream(settings: Settings) -> None:
                 stream_router(store, settings.auth),
                 tail_router(store, LiveHub(bus), settings.auth, settings.stream),
                 viewer_router(),
+                jobs_router(store, settings.auth),
             ]
             await run_role(create_app(routers, ready=store.ping), settings.http)
         finally:

@@ -67,6 +67,7 @@ async def test_travis_log_colours_and_folds(server: str, browser: Browser, job_i
     await put_all(server, job_id, (CORPUS / "travis" / "timing_info.log").read_bytes(), size=333)
     page = await open_viewer(browser, server, job_id)
     await page.wait_for_selector("#status[data-state=ended]")
+    assert await page.get_attribute("#status", "data-lines") == "29"
     header = page.locator(".fold-header", has_text="Worker information")
     assert await header.count() == 1
     assert await style_of(page, "Worker information") == {"color": "rgb(229, 192, 123)", "weight": "700"}
@@ -139,3 +140,41 @@ async def test_invalid_job_id_page_is_422(server: str) -> None:
     async with httpx.AsyncClient(base_url=server) as client:
         assert (await client.get("/jobs/bad%20id")).status_code == 422
         assert (await client.get("/static/nope.js")).status_code == 404
+
+
+async def test_job_list_page_links_to_the_viewer(server: str, browser: Browser, job_id: str) -> None:
+    await put_all(server, f"{job_id}-a", b"done\n", size=100)
+    await put_all(server, f"{job_id}-b", b"still going\n", size=100, final=False)
+    async with httpx.AsyncClient(base_url=server) as client:
+        listed = (await client.get("/v1/jobs", params={"limit": 500})).json()["jobs"]
+    states = {job["job_id"]: job["state"] for job in listed}
+    assert states[f"{job_id}-b"] == "running"
+    assert states[f"{job_id}-a"] in ("finished", "compacted")
+    ids = [job["job_id"] for job in listed]
+    assert ids.index(f"{job_id}-b") < ids.index(f"{job_id}-a")  # newest first
+    page = await browser.new_page()
+    await page.goto(f"{server}/jobs")
+    await page.wait_for_selector("#status[data-state=loaded]")
+    await page.click(f"text={job_id}-b")
+    await page.wait_for_selector(".line:has-text('still going')")
+    assert page.url.endswith(f"/jobs/{job_id}-b")
+
+
+async def test_a_fifty_megabyte_log_loads_and_stays_usable(
+    server: str, browser: Browser, job_id: str
+) -> None:
+    text = (CORPUS / "travis" / "timing_info.log").read_bytes()
+    copies = 50 * 1024 * 1024 // len(text) + 1
+    source = text * copies  # about 50 MB, with a fold in every copy
+    await put_all(server, job_id, source, size=512 * 1024)
+    page = await open_viewer(browser, server, job_id)
+    await page.wait_for_selector("#status[data-state=ended]", timeout=180_000)
+    lines = int(await page.get_attribute("#status", "data-lines") or 0)
+    assert lines == 29 * copies  # one copy shows as 29 lines (test_travis_log_colours_and_folds)
+    assert len(await page.locator(".line").all()) < 500  # only what is in view is in the DOM
+    await page.locator("#log").evaluate("e => e.scrollTop = e.scrollHeight")
+    await page.wait_for_selector(f"#L{lines}:has-text('Done. Your build exited with 0.')")
+    header = page.locator(".fold-header", has_text="Worker information").first
+    await page.locator("#log").evaluate("e => e.scrollTop = 0")
+    await header.locator(".fold-toggle").click()
+    await page.wait_for_selector(".line:has-text('hostname: b76fa966')")
