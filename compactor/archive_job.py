@@ -62,8 +62,8 @@ class ArchiveJob:
         if status.state.archived:
             await self.store.delete_chunks(job_id)  # a compactor may have died before this step
             return Outcome.ALREADY
-        if status.final_clock is None:
-            return Outcome.NOT_READY
+        if status.final_clock is None and not self._idle(status.updated_at):
+            return Outcome.NOT_READY  # still running
         if not await self.store.claim(job_id, self.owner, self.settings.lease_s):
             return Outcome.BUSY
         metrics.IN_PROGRESS.inc()
@@ -72,13 +72,13 @@ class ArchiveJob:
             if (await self.store.job_status(job_id)).state.archived:
                 return Outcome.ALREADY  # another compactor finished it between our look and our claim
             info = await self._wait_for_stragglers(job_id)
-            if not info.complete and not self._abandoned(info):
+            if not info.complete and not self._idle(info.updated_at):
                 log.info(
                     "job incomplete, waiting for its chunks",
                     extra={"job_id": job_id, "missing": info.missing},
                 )
                 return Outcome.NOT_READY
-            archive = await self._archive(job_id, info)
+            archive = await self._archive(job_id, info, await self._last_clock(job_id, info))
             await self._verify(job_id, archive)
             await self.store.mark_compacted(job_id, archive)
             await self.store.delete_chunks(job_id)
@@ -107,15 +107,20 @@ class ArchiveJob:
             info = await self.store.get_job(job_id)
         return info
 
-    def _abandoned(self, info: JobInfo) -> bool:
-        """Holes, and no write for abandon_after_s: what is missing is not coming any more."""
-        idle_since = info.updated_at or 0.0
-        return time.time() - idle_since >= self.settings.abandon_after_s
+    def _idle(self, updated_at: float | None) -> bool:
+        """No write for abandon_after_s: what is missing (chunks, or the final one) is not coming."""
+        return time.time() - (updated_at or 0.0) >= self.settings.abandon_after_s
 
-    async def _archive(self, job_id: str, info: JobInfo) -> ArchiveInfo:
+    async def _last_clock(self, job_id: str, info: JobInfo) -> int:
+        """The final clock, or for a job abandoned without one the last clock it received."""
+        if info.final_clock is not None:
+            return info.final_clock
+        index = await self.store.chunk_index(job_id)
+        return index[-1][0] if index else -1
+
+    async def _archive(self, job_id: str, info: JobInfo, final_clock: int) -> ArchiveInfo:
         """Assemble in clock order, compress segment by segment, store each as it is made.
         An abandoned job's holes are recorded, never glued over: no segment spans one."""
-        assert info.final_clock is not None
         segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes, self.dictionary)
         digest = hashlib.sha256()
         raw = compressed = segments = chunks = 0
@@ -127,7 +132,7 @@ class ArchiveJob:
                 compressed += len(segment.frame)
                 segments += 1
 
-        async for clock, data in self.store.read_chunks(job_id, 0, info.final_clock):
+        async for clock, data in self.store.read_chunks(job_id, 0, final_clock):
             digest.update(data)
             raw += len(data)
             chunks += 1
@@ -141,9 +146,10 @@ class ArchiveJob:
             compressed,
             segments,
             chunks,
-            info.final_clock,
+            final_clock,
             dictionary_id=segmenter.dictionary_id,
             missing=list(info.missing),
+            abandoned=info.final_clock is None,
         )
 
     async def _verify(self, job_id: str, archive: ArchiveInfo) -> None:

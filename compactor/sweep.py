@@ -1,6 +1,8 @@
 """The sweep: a safety net under the compaction queue. Every `sweep_interval_s` it looks at the
 jobs of the last `sweep_window_s` and requests compaction of every finished job that is not
-archived yet (a request lost with a broker, or a job whose holes have since become final)."""
+archived yet (a request lost with a broker, or a job whose holes have since become final), and of
+every running job without a write for `abandon_after_s` (its worker died before the final chunk:
+it is archived as abandoned)."""
 
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ class Sweeper:
                 status = await self.store.job_status(listing.job_id)
             except JobNotFound:
                 continue
-            if status.state is JobState.FINISHED:
+            idle = now - (status.updated_at or now) >= self.settings.abandon_after_s
+            if status.state is JobState.FINISHED or (status.state is JobState.RUNNING and idle):
                 backlog += 1
                 await self.bus.request_compaction(listing.job_id)
                 requested += 1

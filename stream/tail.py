@@ -142,6 +142,7 @@ class Tail:
         archive = await self.store.archive_info(self.job_id)
         if archive is None:
             return
+        self.final_clock = archive.final_clock  # also for a job abandoned without a final chunk
         refs = await self.store.segment_refs(self.job_id)
         dictionary = await dictionary_of(self.store, archive)
         starting = next((ref.index for ref in refs if ref.last_clock >= self.next_clock), len(refs))

@@ -44,10 +44,11 @@ class ArchiveInfo:
     final_clock: int
     dictionary_id: int = 0  # 0: plain zstd frames, which any zstd decoder reads
     missing: list[tuple[int, int]] = field(default_factory=list)  # clock ranges never received
+    abandoned: bool = False  # given up on without a final chunk: final_clock is the last received
 
     @property
     def state_name(self) -> str:
-        return "abandoned" if self.missing else "compacted"
+        return "abandoned" if self.missing or self.abandoned else "compacted"
 
     @property
     def prefix_clocks(self) -> int:
@@ -55,12 +56,17 @@ class ArchiveInfo:
         return self.missing[0][0] if self.missing else self.final_clock + 1
 
 
-def encode_missing(missing: list[tuple[int, int]]) -> str:
-    return json.dumps([[a, b] for a, b in missing])
+def encode_missing(missing: list[tuple[int, int]], abandoned: bool = False) -> str:
+    ranges = [[a, b] for a, b in missing]
+    return json.dumps({"missing": ranges, "abandoned": True} if abandoned else ranges)
 
 
-def decode_missing(text: str | None) -> list[tuple[int, int]]:
-    return [(int(a), int(b)) for a, b in json.loads(text or "[]")]
+def decode_missing(text: str | None) -> tuple[list[tuple[int, int]], bool]:
+    """(missing ranges, abandoned without a final chunk) from what encode_missing wrote."""
+    value = json.loads(text or "[]")
+    if isinstance(value, dict):
+        return [(int(a), int(b)) for a, b in value["missing"]], bool(value.get("abandoned"))
+    return [(int(a), int(b)) for a, b in value], False
 
 
 def pack_sizes(sizes: tuple[int, ...]) -> bytes:

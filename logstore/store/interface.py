@@ -63,6 +63,7 @@ class JobStatus:
 
     state: JobState
     final_clock: int | None
+    updated_at: float | None = field(default=None, compare=False)  # last write, unix seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,8 +199,8 @@ class SQLiteStore(LogStore):
         row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_JOB_ROW, (job_id,)).fetchone())
         if row is None:
             raise JobNotFound(f"job {job_id} not found")
-        state, final_clock = row[0], row[1]
-        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
+        state, final_clock, _, updated_at = row
+        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock, updated_at)
 
     async def put_segment(self, job_id: str, segment: Segment) -> None:
         ref = segment.ref
@@ -233,7 +233,7 @@ class SQLiteStore(LogStore):
     async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
         row = (
             job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments, info.chunks,
-            info.final_clock, info.dictionary_id, encode_missing(info.missing), time.time(),
+            info.final_clock, info.dictionary_id, encode_missing(info.missing, info.abandoned), time.time(),
         )  # fmt: skip
 
         def mark(conn: sqlite3.Connection) -> None:
@@ -366,9 +366,10 @@ def _archive_info(conn: sqlite3.Connection, job_id: str) -> ArchiveInfo | None:
     ).fetchone()
     if row is None:
         return None
-    sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing = row
+    sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, gaps = row
+    missing, abandoned = decode_missing(gaps)
     return ArchiveInfo(
-        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, decode_missing(missing)
+        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing, abandoned
     )
 
 

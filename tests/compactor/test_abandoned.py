@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from compactor.archive_job import ArchiveJob, Outcome
+from compactor.sweep import Sweeper
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
 from logstore.cli.app import build_app
@@ -85,3 +86,30 @@ async def test_compacted_jobs_take_no_more_chunks(any_store: LogStore, job_id: s
     with pytest.raises(ChunkConflict):
         await any_store.put_chunk(Chunk.create(job_id, 1, PIECES[1]))
     assert [c async for c in any_store.read_chunks(job_id)] == []
+
+
+async def test_a_job_without_a_final_chunk_is_abandoned_once_idle(
+    any_store: LogStore, api: httpx.AsyncClient, job_id: str
+) -> None:
+    await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c]) for c in (0, 1, 2, 4)])  # no final
+    assert await ArchiveJob(any_store, CompactSettings(grace_s=0), "me").run(job_id) is Outcome.NOT_READY
+    impatient = ArchiveJob(any_store, CompactSettings(grace_s=0, abandon_after_s=0.001), "me")
+    assert await impatient.run(job_id) is Outcome.COMPACTED
+    meta = (await api.get(f"/v1/jobs/{job_id}")).json()
+    assert (meta["state"], meta["final_clock"], meta["missing"]) == ("abandoned", 4, [[3, 3]])
+    assert (await api.get(f"/v1/jobs/{job_id}/log")).content == b"zero\none\ntwo\n"
+    events = [e async for e in Tail(any_store, LiveHub(MemoryBus()), job_id, 0).events()]
+    assert events[3:] == [GapEvent(3, 3), ChunkEvent(4, b"four\n"), EndEvent(4)]
+
+
+async def test_the_sweep_requests_idle_running_jobs(any_store: LogStore, job_id: str) -> None:
+    await any_store.put_chunk(Chunk.create(f"{job_id}-idle", 0, b"x"))
+    bus = MemoryBus()
+    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60, abandon_after_s=0.001)).sweep()
+    requested = set()
+    while not bus.requests.empty():
+        requested.add(bus.requests.get_nowait())
+    assert f"{job_id}-idle" in requested
+    bus = MemoryBus()
+    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60)).sweep()  # not idle for 600 s
+    assert f"{job_id}-idle" not in {bus.requests.get_nowait() for _ in range(bus.requests.qsize())}

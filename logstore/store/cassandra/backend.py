@@ -275,8 +275,9 @@ class CassandraStore(LogStore):
         rows = await self._run("SELECT_JOB", job_id)
         if not rows:
             raise JobNotFound(f"job {job_id} not found")
-        state, final_clock, _ = rows[0]
-        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock)
+        state, final_clock, updated_at = rows[0]
+        updated = updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None
+        return JobStatus(JobState(state) if state else derived_state(final_clock), final_clock, updated)
 
     # -- archives ---------------------------------------------------------------------------
 
@@ -308,9 +309,10 @@ class CassandraStore(LogStore):
 
     async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
         now = datetime.now(UTC)
+        gaps = encode_missing(info.missing, info.abandoned)
         await self._run(
             "INSERT_ARCHIVE", job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments,
-            info.chunks, info.final_clock, info.dictionary_id, encode_missing(info.missing), now,
+            info.chunks, info.final_clock, info.dictionary_id, gaps, now,
         )  # fmt: skip
         await self._run("SET_STATE", info.state_name, now, job_id)
 
@@ -318,9 +320,10 @@ class CassandraStore(LogStore):
         rows = await self._run("SELECT_ARCHIVE", job_id)
         if not rows:
             return None
-        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing = rows[0]
+        sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, gaps = rows[0]
+        missing, abandoned = decode_missing(gaps)
         return ArchiveInfo(
-            sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, decode_missing(missing)
+            sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing, abandoned
         )
 
     async def delete_chunks(self, job_id: str) -> None:
