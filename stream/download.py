@@ -43,11 +43,17 @@ async def open_view(store: LogStore, job_id: str) -> LogView:
         if view is not None:
             return view
     index = await store.chunk_index(job_id)
+    starts = _prefix_starts(index)
+    complete = status.final_clock is not None and len(starts) == status.final_clock + 1
+    # The job may have been compacted between our two reads, its chunks (partly) removed: then
+    # the archive holds the whole log.
+    if status.final_clock is not None and not complete and (await store.job_status(job_id)).state.archived:
+        view = await _archive_view(store, job_id)
+        if view is not None:
+            return view
     if not index and status.final_clock is None:
         raise JobNotFound(f"job {job_id} not found")
-    starts = _prefix_starts(index)
     length = starts[-1] + index[len(starts) - 1][1] if starts else 0
-    complete = status.final_clock is not None and len(starts) == status.final_clock + 1
     return LogView(job_id, complete, starts, length)
 
 

@@ -142,3 +142,17 @@ async def test_repeats_and_unready_jobs_change_nothing(any_store: LogStore, job_
     archive = await any_store.archive_info(job_id)
     assert archive is not None
     assert archive.sha256 == hashlib.sha256(b"abcd").hexdigest()
+
+
+async def test_zstd_of_a_multi_segment_log_is_one_valid_stream(
+    any_store: LogStore, api: httpx.AsyncClient, job_id: str
+) -> None:
+    source = source_of(200_000, seed=5)
+    await store_log(any_store, job_id, source, 3000)
+    await ArchiveJob(any_store, SETTINGS, "me").run(job_id)
+    assert len(await any_store.segment_refs(job_id)) > 10
+    async with api.stream("GET", f"/v1/jobs/{job_id}/log", headers={"Accept-Encoding": "zstd"}) as response:
+        body = b"".join([piece async for piece in response.aiter_raw()])
+    assert response.headers["content-length"] == str(len(body))
+    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body), read_across_frames=True)
+    assert reader.read() == source
