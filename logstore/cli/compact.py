@@ -1,15 +1,18 @@
-"""`logstore compact`: one of K compactors, taking finished jobs from the compaction queue."""
+"""`logstore compact`: one of K compactors, taking finished jobs from the compaction queue, with
+the sweep and the admin DELETE endpoint."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from logstore.cli.options import add_service_flags, settings_from
-from logstore.errors import ConfigError
+from logstore.cli.options import add_service_flags
+from logstore.cli.role import run_role_command
 
 if TYPE_CHECKING:
+    from logstore.bus import Bus
     from logstore.config import Settings
+    from logstore.store import LogStore
 
 
 def register(commands: Any) -> None:
@@ -18,41 +21,20 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-async def compact(settings: Settings) -> None:
+async def compact(settings: Settings, store: LogStore, bus: Bus) -> None:
     from compactor.http import admin_router
     from compactor.sweep import Sweeper
     from compactor.worker import CompactionWorker
-    from logstore.bus.amqp import AmqpBus
     from logstore.process import Worker, run_role
-    from logstore.store import open_store
     from logstore.web.app import create_app
 
-    store = await open_store(settings.store.store)
-    try:
-        bus = await AmqpBus.connect(settings.bus)
-        try:
-            workers: list[Worker] = [
-                CompactionWorker(store, bus, settings.compact),
-                Sweeper(store, bus, settings.compact),
-            ]
-            app = create_app([admin_router(store, settings.auth)], ready=store.ping)
-            await run_role(app, settings.http, workers)
-        finally:
-            await bus.close()
-    finally:
-        await store.close()
+    workers: list[Worker] = [
+        CompactionWorker(store, bus, settings.compact),
+        Sweeper(store, bus, settings.compact),
+    ]
+    app = create_app([admin_router(store, settings.auth)], ready=store.ping)
+    await run_role(app, settings.http, workers)
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvloop
-
-    from logstore.logs import configure_logging
-
-    settings = settings_from(args)
-    if not settings.bus.bus.startswith(("amqp://", "amqps://")):
-        raise ConfigError(
-            "logstore compact takes jobs from RabbitMQ: give --bus amqp://USER:PASS@HOST:PORT/VHOST"
-        )
-    configure_logging(settings.logging.log_level, "compact")
-    uvloop.run(compact(settings))
-    return 0
+    return run_role_command(args, "compact", compact)

@@ -7,10 +7,13 @@ import argparse
 import logging
 from typing import TYPE_CHECKING, Any
 
-from logstore.cli.options import add_service_flags, settings_from
+from logstore.cli.options import add_service_flags
+from logstore.cli.role import run_role_command
 
 if TYPE_CHECKING:
+    from logstore.bus import Bus
     from logstore.config import Settings
+    from logstore.store import LogStore
 
 log = logging.getLogger("logstore.serve")
 
@@ -21,37 +24,20 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, store: LogStore, bus: Bus) -> None:
     from compactor.sweep import Sweeper
     from compactor.worker import CompactionWorker
-    from logstore.bus import open_bus
     from logstore.cli.app import build_app
     from logstore.process import Worker, run_role
-    from logstore.store import open_store
 
-    store = await open_store(settings.store.store)
-    try:
-        bus = await open_bus(settings.bus)
-        try:
-            where = settings.store.store.split("?")[0]
-            log.info("serving", extra={"listen": settings.http.listen, "store": where})
-            workers: list[Worker] = [
-                CompactionWorker(store, bus, settings.compact),
-                Sweeper(store, bus, settings.compact),
-            ]
-            await run_role(build_app(settings, store, bus), settings.http, workers)
-        finally:
-            await bus.close()
-    finally:
-        await store.close()
+    where = settings.store.store.split("?")[0]
+    log.info("serving", extra={"listen": settings.http.listen, "store": where})
+    workers: list[Worker] = [
+        CompactionWorker(store, bus, settings.compact),
+        Sweeper(store, bus, settings.compact),
+    ]
+    await run_role(build_app(settings, store, bus), settings.http, workers)
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvloop
-
-    from logstore.logs import configure_logging
-
-    settings = settings_from(args)
-    configure_logging(settings.logging.log_level, "serve")
-    uvloop.run(serve(settings))
-    return 0
+    return run_role_command(args, "serve", serve, amqp_only=False)

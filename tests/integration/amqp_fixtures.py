@@ -10,7 +10,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from benchmarks.processes import Role
+from benchmarks.processes import Role, metric_value
 from logstore.bus import topology
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
@@ -80,6 +80,11 @@ def streamer(bus_settings: BusSettings, tmp_path: Path, cassandra_store: Cassand
     role = Role("stream", tmp_path, ["--store", require_cassandra()], env).wait_ready()
     yield role
     role.stop()
+
+
+def created(roles: list[Role]) -> float:
+    """Chunks newly stored by these ingesters, from their own metrics."""
+    return sum(metric_value(r.metrics(), 'logstore_ingest_chunks_total{result="created"}') for r in roles)
 
 
 async def drain_queue(settings: BusSettings, queue_name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:

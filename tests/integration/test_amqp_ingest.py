@@ -14,7 +14,7 @@ from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_c
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
-from tests.integration.amqp_fixtures import drain_queue
+from tests.integration.amqp_fixtures import created, drain_queue
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
 
@@ -27,10 +27,6 @@ async def until(condition: Callable[[], bool], within_s: float) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("condition not reached in time")
-
-
-def created(roles: list[Role]) -> float:
-    return sum(metric_value(r.metrics(), 'logstore_ingest_chunks_total{result="created"}') for r in roles)
 
 
 async def test_four_ingesters_shuffled_with_duplicates(

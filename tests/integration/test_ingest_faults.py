@@ -15,14 +15,10 @@ from logstore.bus.messages import REASON_HEADER
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
-from tests.integration.amqp_fixtures import drain_queue, queue_depth
+from tests.integration.amqp_fixtures import created, drain_queue, queue_depth
 from tests.servers import server_script
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(900)]
-
-
-def created(roles: list[Role]) -> float:
-    return sum(metric_value(r.metrics(), 'logstore_ingest_chunks_total{result="created"}') for r in roles)
 
 
 async def test_cassandra_stopped_for_twenty_seconds_mid_run(

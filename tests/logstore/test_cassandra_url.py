@@ -12,6 +12,8 @@ def test_several_contact_points_and_options() -> None:
     )
     assert target.hosts == ("127.0.0.1", "127.0.0.2", "127.0.0.3")
     assert target.port == 9043
+    assert target.chunk_ttl_s == 60 * 86_400  # the backstop is on by default
+    assert parse_cassandra_url("cassandra://h/ks?chunk_ttl=0").chunk_ttl_s == 0
     assert (target.keyspace, target.consistency, target.replication) == ("logs", "QUORUM", 3)
 
 

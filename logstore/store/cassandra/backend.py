@@ -177,9 +177,12 @@ class CassandraStore(LogStore):
         await asyncio.gather(*(self._run("INSERT_BUCKET", job_id, b) for b in buckets))
         if buckets:
             self._remember_buckets(job_id, known | buckets)
+        ttl = self.target.chunk_ttl_s
         await asyncio.gather(
             *(
-                self._run("INSERT_CHUNK", job_id, cql.bucket_of(c.clock), c.clock, c.size, c.digest, c.data)
+                self._run(
+                    "INSERT_CHUNK", job_id, cql.bucket_of(c.clock), c.clock, c.size, c.digest, c.data, ttl
+                )
                 for c in chunks
             )
         )

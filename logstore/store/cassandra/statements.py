@@ -4,7 +4,10 @@ from __future__ import annotations
 
 CLOCKS_PER_BUCKET = 256  # bounds a partition to 256 chunks (256 MiB at the largest chunk size)
 
-INSERT_CHUNK = "INSERT INTO {ks}.chunks (job_id, bucket, clock, size, digest, data) VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_CHUNK = (
+    "INSERT INTO {ks}.chunks (job_id, bucket, clock, size, digest, data) "
+    "VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+)
 INSERT_BUCKET = "INSERT INTO {ks}.job_buckets (job_id, bucket) VALUES (?, ?)"
 TOUCH_JOB = "UPDATE {ks}.jobs SET updated_at = ? WHERE job_id = ?"
 SET_FINAL = "UPDATE {ks}.jobs SET final_clock = ?, updated_at = ? WHERE job_id = ?"

@@ -22,6 +22,9 @@ class CassandraTarget:
     replication: int = 1  # replication factor used when `schema apply` creates the keyspace
     timeout_s: float = 5.0  # per request: seconds, not minutes (a hung node must not hang us)
     connect_timeout_s: float = 5.0
+    # A backstop, not the way chunks normally go (the compactor removes them once archived): a
+    # chunk left behind by a lost compaction request expires after this many seconds. 0: never.
+    chunk_ttl_s: int = 60 * 86_400
 
 
 def parse_cassandra_url(url: str) -> CassandraTarget:
@@ -52,6 +55,7 @@ def parse_cassandra_url(url: str) -> CassandraTarget:
         replication = int(query.pop("replication", "1"))
         timeout_s = float(query.pop("timeout", "5"))
         connect_timeout_s = float(query.pop("connect_timeout", "5"))
+        chunk_ttl_s = int(query.pop("chunk_ttl", str(60 * 86_400)))
     except ValueError as exc:
         raise ConfigError(f"store URL {url!r}: {exc}") from exc
     if replication < 1:
@@ -66,4 +70,5 @@ def parse_cassandra_url(url: str) -> CassandraTarget:
         replication=replication,
         timeout_s=timeout_s,
         connect_timeout_s=connect_timeout_s,
+        chunk_ttl_s=chunk_ttl_s,
     )
