@@ -32,7 +32,6 @@ log = logging.getLogger("logstore.bus")
 
 PUBLISH_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
-SUBSCRIBER_BUFFER = 1024
 
 
 async def connect(url: str) -> AbstractRobustConnection:
@@ -50,13 +49,8 @@ def _safe(url: str) -> str:
 
 class AmqpSubscription(Subscription):
     def __init__(self, bus: AmqpBus, job_id: str) -> None:
+        super().__init__(job_id)
         self._bus = bus
-        self.job_id = job_id
-        self.queue: asyncio.Queue[Announcement] = asyncio.Queue(SUBSCRIBER_BUFFER)
-
-    async def __aiter__(self) -> AsyncIterator[Announcement]:
-        while True:
-            yield await self.queue.get()
 
     async def close(self) -> None:
         await self._bus.unsubscribe(self)
@@ -176,8 +170,7 @@ class AmqpBus(Bus):
             float(stored_at) if isinstance(stored_at, (int, float)) else 0.0,
         )
         for subscription in list(self._subscribers.get(job_id, ())):
-            with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
-                subscription.queue.put_nowait(announcement)
+            subscription.offer(announcement)
 
     async def compaction_requests(self, prefetch: int) -> AsyncIterator[WorkItem]:
         channel = await self.connection.channel()

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,9 +25,24 @@ class Announcement:
     stored_at: float = 0.0  # unix seconds when the ingester had it stored (for latency metrics)
 
 
+SUBSCRIBER_BUFFER = 1024  # announcements held per subscription; beyond it they are dropped (and
+# the viewer catches up from the store, as after any lost announcement)
+
+
 class Subscription(ABC):
-    @abstractmethod
-    def __aiter__(self) -> AsyncIterator[Announcement]: ...
+    """One job's announcements for one subscriber, in a bounded queue."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.queue: asyncio.Queue[Announcement] = asyncio.Queue(SUBSCRIBER_BUFFER)
+
+    def offer(self, announcement: Announcement) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
+            self.queue.put_nowait(announcement)
+
+    async def __aiter__(self) -> AsyncIterator[Announcement]:
+        while True:
+            yield await self.queue.get()
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
 from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 
-SUBSCRIBER_BUFFER = 1024  # announcements held per subscriber; beyond it they are dropped (and
-# the viewer catches up from the store, as after any lost announcement)
-
 
 class MemorySubscription(Subscription):
     def __init__(self, bus: MemoryBus, job_id: str) -> None:
+        super().__init__(job_id)
         self._bus = bus
-        self.job_id = job_id
-        self.queue: asyncio.Queue[Announcement] = asyncio.Queue(SUBSCRIBER_BUFFER)
-
-    async def __aiter__(self) -> AsyncIterator[Announcement]:
-        while True:
-            yield await self.queue.get()
 
     async def close(self) -> None:
         self._bus.subscribers[self.job_id].discard(self)
@@ -48,8 +39,7 @@ class MemoryBus(Bus):
 
     async def announce(self, announcement: Announcement) -> None:
         for subscription in list(self.subscribers.get(announcement.job_id, ())):
-            with contextlib.suppress(asyncio.QueueFull):  # the viewer catches up from the store
-                subscription.queue.put_nowait(announcement)
+            subscription.offer(announcement)
 
     async def request_compaction(self, job_id: str) -> None:
         self.requests.put_nowait(job_id)
