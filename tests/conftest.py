@@ -54,3 +54,13 @@ async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://logstore") as client:
         yield client
+
+
+@pytest.fixture
+async def app_client(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the all-in-one app with default settings, on SQLite and on Cassandra."""
+    app = build_app(Settings(), any_store, MemoryBus())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
+    ) as client:
+        yield client

@@ -11,24 +11,16 @@ from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
 from logstore.web.app import create_app
-from stream.fanout import LiveHub
-from stream.http import stream_router
-from stream.jobs_list import jobs_router
-from stream.viewer import viewer_router
-from stream.ws import tail_router
+from stream.routes import stream_routers
 
 
 def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
     """The all-in-one HTTP app over an open store."""
     service = IngestService(store, bus, settings.limits)
-    hub = LiveHub(bus)
     return create_app(
         routers=[
             ingest_router(service, settings.auth),
-            stream_router(store, settings.auth),
-            tail_router(store, hub, settings.auth, settings.stream),
-            viewer_router(),
-            jobs_router(store, settings.auth),
+            *stream_routers(settings, store, bus),
             admin_router(store, settings.auth),
         ],
         ready=store.ping,

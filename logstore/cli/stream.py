@@ -24,19 +24,9 @@ def register(commands: Any) -> None:
 async def stream(settings: Settings, store: LogStore, bus: Bus) -> None:
     from logstore.process import run_role
     from logstore.web.app import create_app
-    from stream.fanout import LiveHub
-    from stream.http import stream_router
-    from stream.jobs_list import jobs_router
-    from stream.viewer import viewer_router
-    from stream.ws import tail_router
+    from stream.routes import stream_routers
 
-    routers = [
-        stream_router(store, settings.auth),
-        tail_router(store, LiveHub(bus), settings.auth, settings.stream),
-        viewer_router(),
-        jobs_router(store, settings.auth),
-    ]
-    await run_role(create_app(routers, ready=store.ping), settings.http)
+    await run_role(create_app(stream_routers(settings, store, bus), ready=store.ping), settings.http)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,8 +3,6 @@ recorded; every reader sees the hole explicitly and never bytes glued across it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -12,8 +10,7 @@ from compactor.archive_job import ArchiveJob, Outcome
 from compactor.sweep import Sweeper
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
-from logstore.config import CompactSettings, Settings
+from logstore.config import CompactSettings
 from logstore.errors import ChunkConflict
 from logstore.store import JobState, LogStore
 from stream.fanout import LiveHub
@@ -23,12 +20,8 @@ PIECES = [b"zero\n", b"one\n", b"two\n", b"three\n", b"four\n", b"five\n", b"six
 
 
 @pytest.fixture
-async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(Settings(), any_store, MemoryBus())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
-    ) as client:
-        yield client
+def api(app_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return app_client
 
 
 async def abandon(store: LogStore, job_id: str, present: list[int], final: int) -> None:

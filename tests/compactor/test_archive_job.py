@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,8 +15,7 @@ from benchmarks.corpus import corpus_files
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
-from logstore.config import CompactSettings, Settings
+from logstore.config import CompactSettings
 from logstore.store import JobState, LogStore
 from stream.download import open_view, read_bytes
 from stream.fanout import LiveHub
@@ -41,12 +39,8 @@ async def store_log(store: LogStore, job_id: str, data: bytes, chunk: int) -> li
 
 
 @pytest.fixture
-async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(Settings(), any_store, MemoryBus())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
-    ) as client:
-        yield client
+def api(app_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return app_client
 
 
 async def test_archive_is_the_source_and_every_read_agrees(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,8 +17,7 @@ from compactor.archive_job import ArchiveJob, Outcome
 from compactor.dictionary import train
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
-from logstore.config import CompactSettings, Settings
+from logstore.config import CompactSettings
 from logstore.store import LogStore
 from stream.fanout import LiveHub
 from stream.tail import ChunkEvent, Tail
@@ -32,12 +30,8 @@ def dictionary() -> bytes:
 
 
 @pytest.fixture
-async def api(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(Settings(), any_store, MemoryBus())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
-    ) as client:
-        yield client
+def api(app_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    return app_client
 
 
 async def archive(store: LogStore, job_id: str, data: bytes, dictionary: bytes) -> Outcome:
