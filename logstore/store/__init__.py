@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from logstore.errors import ConfigError
-from logstore.store.interface import JobInfo, JobListing, JobState, JobStatus, LogStore, PutOutcome, PutResult
+from logstore.store.interface import (
+    JobInfo,
+    JobListing,
+    JobProtection,
+    JobState,
+    JobStatus,
+    LogStore,
+    PutOutcome,
+    PutResult,
+)
 
 __all__ = [
     "JobInfo",
     "JobListing",
+    "JobProtection",
     "JobState",
     "JobStatus",
     "LogStore",

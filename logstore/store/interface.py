@@ -18,7 +18,10 @@ Contract, shared by every backend and checked by one conformance suite
   contiguous log stop at the first gap themselves (see `JobInfo.missing`).
 - Not found: `get_job` raises JobNotFound for a job with no chunk and no record; `read_chunks`
   of such a job yields nothing.
-- Deletion: `delete_job` removes the job's chunks, archive and record for good.
+- Deletion: `delete_job` removes the job's chunks, archive, record and protection for good.
+- Protection: a job's private flag and registered secret values are kept apart from its chunks
+  (they may be set before its first chunk); they only ever grow: a private job stays private,
+  a registered secret stays registered. Chunks and archives always keep the raw bytes.
 - Archives: the compactor writes segments, then `mark_compacted`, then `delete_chunks`; a
   reader that finds a job compacted reads its segments (see compactor/archive_job.py for why
   that order leaves no moment in which a log cannot be read).
@@ -64,6 +67,15 @@ class JobStatus:
     state: JobState
     final_clock: int | None
     updated_at: float | None = field(default=None, compare=False)  # last write, unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class JobProtection:
+    """Who may read a job and what its readers never see: `private` jobs need a read token or a
+    signed URL; `secrets` are shown as `***` on every read path."""
+
+    private: bool = False
+    secrets: tuple[bytes, ...] = ()  # sorted, distinct
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +216,21 @@ class LogStore(ABC):
     @abstractmethod
     async def delete_job(self, job_id: str) -> bool:
         """Remove the job's chunks and record; return False if there was nothing to remove."""
+
+    # -- protection (private jobs, secret values) ---------------------------------------------
+
+    @abstractmethod
+    async def set_private(self, job_id: str) -> None:
+        """Mark the job private, for good (idempotent; the job need not exist yet). Durable when
+        it returns: a chunk stored after it is never readable without credentials."""
+
+    @abstractmethod
+    async def add_secrets(self, job_id: str, secrets: Sequence[bytes]) -> None:
+        """Add secret values to the job's set (idempotent; the job need not exist yet)."""
+
+    @abstractmethod
+    async def job_protection(self, job_id: str) -> JobProtection:
+        """The job's private flag and secrets; the default (public, none) for an unknown job."""
 
     @abstractmethod
     async def ping(self) -> None:

@@ -31,6 +31,7 @@ from logstore.store.archive import (
 from logstore.store.interface import (
     JobInfo,
     JobListing,
+    JobProtection,
     JobState,
     JobStatus,
     LogStore,
@@ -88,6 +89,14 @@ CREATE TABLE IF NOT EXISTS archives (
 CREATE TABLE IF NOT EXISTS dictionaries (
     id   INTEGER PRIMARY KEY,         -- the zstd dictionary id
     data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS private_jobs (
+    job_id TEXT PRIMARY KEY           -- readable only with a read token or a signed URL
+);
+CREATE TABLE IF NOT EXISTS job_secrets (
+    job_id TEXT NOT NULL,
+    secret BLOB NOT NULL,             -- a value every read path shows as ***
+    PRIMARY KEY (job_id, secret)
 );
 CREATE TABLE IF NOT EXISTS leases (
     job_id TEXT PRIMARY KEY,
@@ -308,9 +317,35 @@ class SQLiteStore(LogStore):
                 deleted += conn.execute("DELETE FROM segments WHERE job_id = ?", (job_id,)).rowcount
                 conn.execute("DELETE FROM archives WHERE job_id = ?", (job_id,))
                 conn.execute("DELETE FROM leases WHERE job_id = ?", (job_id,))
+                conn.execute("DELETE FROM private_jobs WHERE job_id = ?", (job_id,))
+                conn.execute("DELETE FROM job_secrets WHERE job_id = ?", (job_id,))
             return deleted > 0
 
         return await self._run(self._writer, delete)
+
+    async def set_private(self, job_id: str) -> None:
+        def put(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("INSERT OR IGNORE INTO private_jobs VALUES (?)", (job_id,))
+
+        await self._run(self._writer, put)
+
+    async def add_secrets(self, job_id: str, secrets: Sequence[bytes]) -> None:
+        def put(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO job_secrets VALUES (?, ?)", [(job_id, s) for s in secrets]
+                )
+
+        await self._run(self._writer, put)
+
+    async def job_protection(self, job_id: str) -> JobProtection:
+        def read(conn: sqlite3.Connection) -> JobProtection:
+            private = conn.execute("SELECT 1 FROM private_jobs WHERE job_id = ?", (job_id,)).fetchone()
+            rows = conn.execute("SELECT secret FROM job_secrets WHERE job_id = ?", (job_id,)).fetchall()
+            return JobProtection(private is not None, tuple(sorted(bytes(row[0]) for row in rows)))
+
+        return await self._run(self._readers, read)
 
     async def ping(self) -> None:
         await self._run(self._readers, lambda conn: conn.execute("SELECT 1").fetchone())

@@ -41,6 +41,7 @@ from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
 from logstore.store.interface import (
     JobInfo,
     JobListing,
+    JobProtection,
     JobState,
     JobStatus,
     LogStore,
@@ -90,6 +91,7 @@ class CassandraStore(LogStore):
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
             "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB", "INSERT_DICTIONARY", "SELECT_DICTIONARY",
+            "SET_PRIVATE", "ADD_SECRETS", "SELECT_PROTECTION", "DELETE_PROTECTION",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
             # every write here may be repeated safely, except the lease transactions
@@ -356,6 +358,7 @@ class CassandraStore(LogStore):
     async def delete_job(self, job_id: str) -> bool:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
         self._known_buckets.pop(job_id, None)
+        await self._run("DELETE_PROTECTION", job_id)
         if not job_rows and not buckets:
             return False
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
@@ -368,6 +371,20 @@ class CassandraStore(LogStore):
         await self._run("DELETE_DAY_OF_JOB", job_id)
         await self._run("DELETE_JOB", job_id)
         return True
+
+    async def set_private(self, job_id: str) -> None:
+        await self._run("SET_PRIVATE", job_id)
+
+    async def add_secrets(self, job_id: str, secrets: Sequence[bytes]) -> None:
+        if secrets:
+            await self._run("ADD_SECRETS", set(secrets), job_id)
+
+    async def job_protection(self, job_id: str) -> JobProtection:
+        rows = await self._run("SELECT_PROTECTION", job_id)
+        if not rows:
+            return JobProtection()
+        private, secrets = rows[0]
+        return JobProtection(bool(private), tuple(sorted(bytes(s) for s in secrets or ())))
 
     async def ping(self) -> None:
         await bridge(self._session.execute_async("SELECT release_version FROM system.local"))

@@ -75,3 +75,8 @@ DELETE_DAY_OF_JOB = "DELETE FROM {ks}.job_days WHERE job_id = ?"
 
 INSERT_DICTIONARY = "INSERT INTO {ks}.dictionaries (id, data) VALUES (?, ?)"
 SELECT_DICTIONARY = "SELECT data FROM {ks}.dictionaries WHERE id = ?"
+
+SET_PRIVATE = "UPDATE {ks}.job_protection SET private = true WHERE job_id = ?"
+ADD_SECRETS = "UPDATE {ks}.job_protection SET secrets = secrets + ? WHERE job_id = ?"  # a set: repeatable
+SELECT_PROTECTION = "SELECT private, secrets FROM {ks}.job_protection WHERE job_id = ?"
+DELETE_PROTECTION = "DELETE FROM {ks}.job_protection WHERE job_id = ?"

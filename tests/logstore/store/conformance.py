@@ -13,7 +13,7 @@ import pytest
 from benchmarks.corpus import corpus_files, split
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, JobNotFound
-from logstore.store import JobState, JobStatus, LogStore, PutResult
+from logstore.store import JobProtection, JobState, JobStatus, LogStore, PutResult
 from logstore.store.archive import ArchiveInfo, Segment, SegmentRef
 
 
@@ -288,6 +288,30 @@ class StoreConformance:
         await store.put_dictionary(ident, b"\x37\xa4\x30\xec dictionary bytes")
         await store.put_dictionary(ident, b"\x37\xa4\x30\xec dictionary bytes")
         assert await store.get_dictionary(ident) == b"\x37\xa4\x30\xec dictionary bytes"
+
+    async def test_unknown_job_is_public_without_secrets(self, store: LogStore, job_id: str) -> None:
+        assert await store.job_protection(job_id) == JobProtection(False, ())
+
+    async def test_protection_is_kept_before_the_first_chunk_and_only_grows(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        await store.add_secrets(job_id, [b"s3cr3t", b"\x00binary\xff"])
+        await store.set_private(job_id)
+        await store.set_private(job_id)  # idempotent
+        await store.add_secrets(job_id, [b"s3cr3t", b"another"])  # a repeat is kept once
+        assert await store.job_protection(job_id) == JobProtection(
+            True, (b"\x00binary\xff", b"another", b"s3cr3t")
+        )
+        assert await store.job_protection(f"{job_id}-other") == JobProtection()
+        await store.put_chunk(Chunk.create(job_id, 0, b"has s3cr3t\n", final=True))
+        assert await log_bytes(store, job_id) == b"has s3cr3t\n"  # stored raw; masked when read
+
+    async def test_delete_removes_the_protection(self, store: LogStore, job_id: str) -> None:
+        await store.set_private(job_id)
+        await store.add_secrets(job_id, [b"token"])
+        await store.put_chunk(Chunk.create(job_id, 0, b"x", final=True))
+        assert await store.delete_job(job_id) is True
+        assert await store.job_protection(job_id) == JobProtection()
 
     async def test_ping_answers(self, store: LogStore) -> None:
         await store.ping()
