@@ -97,6 +97,7 @@ class AmqpIngester:
         chunks: list[Chunk] = []
         carried: list[AbstractIncomingMessage] = []
         sent: list[float | None] = []
+        private_jobs: set[str] = set()
         for message in messages:
             try:
                 decoded = decode_headers(message.headers)
@@ -107,12 +108,14 @@ class AmqpIngester:
             chunks.append(chunk)
             carried.append(message)
             sent.append(decoded.sent_at)
+            if decoded.private:
+                private_jobs.add(chunk.job_id)
         if not chunks:
             return
         try:
             async for attempt in store_retrying():
                 with attempt:
-                    outcomes = await self.service.ingest_batch(chunks)
+                    outcomes = await self.service.ingest_batch(chunks, private_jobs)
         except (StoreUnavailable, BusUnavailable) as exc:
             log.warning("batch handed back to the broker: %s", exc, extra={"chunks": len(chunks)})
             await self._give_back(carried)

@@ -33,12 +33,14 @@ def ingest_router(service: IngestService, auth: AuthSettings) -> APIRouter:
     router = APIRouter(dependencies=[Depends(bearer_guard(auth.write_token, "writing"))])
 
     @router.put("/v1/jobs/{job_id}/chunks/{clock}", status_code=201)
-    async def put_chunk(job_id: str, clock: str, request: Request, final: bool = False) -> JSONResponse:
+    async def put_chunk(
+        job_id: str, clock: str, request: Request, final: bool = False, private: bool = False
+    ) -> JSONResponse:
         # Validate id and clock before reading the body: 422 wins over 413.
         service.validate(job_id, clock, b"", final)
         data = await read_body(request, service.limits.max_chunk_bytes)
         chunk = service.validate(job_id, clock, data, final)
-        result = await service.ingest(chunk)
+        result = await service.ingest(chunk, private)
         status = 201 if result is PutResult.CREATED else 200
         return JSONResponse(
             {"job_id": chunk.job_id, "clock": chunk.clock, "result": result.value},

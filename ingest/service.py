@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ingest import metrics
 from ingest.log_limit import LogSizeLimit
+from ingest.protection import JobProtector
 from logstore.bus import Announcement, Bus
 from logstore.chunk import Chunk, check_chunk_size
 from logstore.config import LimitsSettings
@@ -36,6 +37,7 @@ class IngestService:
         self.limits = limits
         self.breaker = CircuitBreaker("store", on_change=_breaker_changed)
         self._log_limit = LogSizeLimit(store, limits.max_log_bytes)
+        self.protector = JobProtector(store, self.breaker)
 
     def validate(self, job_id: object, clock: object, data: bytes, final: bool) -> Chunk:
         """Build a Chunk or raise InvalidInput (bad id, bad clock, chunk too large)."""
@@ -47,18 +49,22 @@ class IngestService:
             raise
         return chunk
 
-    async def ingest(self, chunk: Chunk) -> PutResult:
+    async def ingest(self, chunk: Chunk, private: bool = False) -> PutResult:
         """Store one validated chunk; raise InvalidInput (log too large, conflict),
-        StoreUnavailable or BusUnavailable. When it raises InvalidInput nothing was stored."""
-        (outcome,) = await self.ingest_batch([chunk])
+        StoreUnavailable or BusUnavailable. When it raises InvalidInput the chunk was not stored.
+        `private` marks the job private before the chunk is stored."""
+        (outcome,) = await self.ingest_batch([chunk], {chunk.job_id} if private else ())
         if isinstance(outcome, InvalidInput):
             raise outcome
         return outcome
 
-    async def ingest_batch(self, chunks: Sequence[Chunk]) -> list[Outcome]:
+    async def ingest_batch(
+        self, chunks: Sequence[Chunk], private_jobs: Collection[str] = ()
+    ) -> list[Outcome]:
         """Store a batch: one outcome per chunk, in order. Raises StoreUnavailable (nothing to
         acknowledge; retrying the batch is safe) or BusUnavailable (stored, but a compaction
-        request was not confirmed; retrying is safe too)."""
+        request was not confirmed; retrying is safe too). Jobs in `private_jobs` with a chunk to
+        store are marked private before any chunk is stored."""
         outcomes: list[Outcome | None] = [None] * len(chunks)
         accepted: list[int] = []
         pending: dict[str, int] = {}  # bytes per job accepted earlier in this batch
@@ -72,6 +78,7 @@ class IngestService:
             pending[chunk.job_id] = pending.get(chunk.job_id, 0) + chunk.size
         if accepted:
             batch = [chunks[i] for i in accepted]
+            await self.protector.mark_private({c.job_id for c in batch if c.job_id in private_jobs})
             started = time.perf_counter()
             results = await self.breaker.call(lambda: self.store.put_chunks(batch))
             metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)

@@ -96,12 +96,31 @@ class AuthSettings(BaseSettings):
     write_token: SecretStr | None = Field(None, description="bearer token for writes; unset = open")
     read_token: SecretStr | None = Field(None, description="bearer token for reads; unset = open")
     admin_token: SecretStr | None = Field(None, description="bearer token for delete and purge")
+    url_signing_key: SecretStr | None = Field(
+        None, description="HMAC key of signed read URLs (?expires=&signature=); unset = none accepted"
+    )
+
+    @field_validator("url_signing_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("use at least 16 characters (for example: openssl rand -hex 32)")
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redactor."""
+        given = (self.write_token, self.read_token, self.admin_token, self.url_signing_key)
+        return [value.get_secret_value() for value in given if value is not None]
 
 
 class LimitsSettings(BaseSettings):
     model_config = _COMMON
     max_chunk_bytes: int = Field(1 * MiB, ge=1, description="largest chunk accepted, in bytes")
     max_log_bytes: int = Field(100 * MiB, ge=1, description="largest log accepted, in bytes")
+    rate_limit: float = Field(
+        10_000.0, ge=0, description="HTTP requests per second per client address; 0 = no limit"
+    )
+    rate_burst: int = Field(20_000, ge=1, description="requests a client may send at once above the rate")
 
 
 class StreamSettings(BaseSettings):

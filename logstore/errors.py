@@ -8,7 +8,9 @@
     │   ├── LogTooLarge           the chunk would take the job's log over the log limit
     │   ├── ChunkConflict         the clock is already stored with different bytes, or the chunk
     │                             contradicts the job's final clock
-    │   └── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
+    │   ├── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
+    │   ├── InvalidSecrets        secret values that are not a bounded list of non-empty strings
+    │   └── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
     ├── BusUnavailable            the broker could not take a message now; retry later
@@ -53,6 +55,14 @@ class ChunkConflict(InvalidInput):
 
 class MalformedMessage(InvalidInput):
     reason = "malformed_headers"
+
+
+class InvalidSecrets(InvalidInput):
+    reason = "invalid_secrets"
+
+
+class InvalidJobSettings(InvalidInput):
+    reason = "invalid_settings"
 
 
 class JobNotFound(LogstoreError):

@@ -1,37 +1,41 @@
 """HTTP reads: `GET /v1/jobs/{job_id}` (metadata) and `GET /v1/jobs/{job_id}/log` (the bytes, with
-`Range` and `?offset=`)."""
+`Range` and `?offset=`). Who may read is decided in stream/access.py; a job with secrets is
+served masked (stream/masked_log.py), and its offsets, ranges and ETag refer to the masked log."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from logstore.chunk import validate_job_id
-from logstore.config import AuthSettings
 from logstore.store import LogStore
-from logstore.web.auth import bearer_guard
+from stream.access import ReadAccess, require_read
 from stream.byte_range import Unsatisfiable, parse_range
 from stream.download import LogView, archive_frames, open_view, read_bytes
+from stream.masked_log import byte_slice, masked_pieces, measure
 
 MEDIA_TYPE = "text/plain; charset=utf-8"
+Body = Callable[[int, int], AsyncIterator[bytes]]  # bytes first..last (inclusive)
 
 
-def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(bearer_guard(auth.read_token, "reading"))])
+def stream_router(store: LogStore, access: ReadAccess) -> APIRouter:
+    router = APIRouter()
 
     @router.get("/v1/jobs/{job_id}")
-    async def job_metadata(job_id: str) -> JSONResponse:
-        info = await store.get_job(validate_job_id(job_id))
+    async def job_metadata(job_id: str, request: Request) -> JSONResponse:
+        await require_read(access, request, validate_job_id(job_id))
+        info = await store.get_job(job_id)
         return JSONResponse(info.as_json())
 
     @router.get("/v1/jobs/{job_id}/log")
     async def job_log(job_id: str, request: Request, offset: int | None = None) -> Response:
-        view = await open_view(store, validate_job_id(job_id))
-        headers = {
-            "Log-Complete": "true" if view.complete else "false",
-            "Log-Next-Offset": str(view.length),
-            "Accept-Ranges": "bytes",
-        }
+        protection = await require_read(access, request, validate_job_id(job_id))
+        view = await open_view(store, job_id)
+        if protection.secrets:
+            return await _masked_log(store, view, protection.secrets, request, offset)
+        headers = _headers(view, view.length)
         if view.archive is not None:  # a compacted log never changes again
             etag = f'"{view.archive.sha256}"'
             headers["ETag"] = etag
@@ -44,29 +48,58 @@ def stream_router(store: LogStore, auth: AuthSettings) -> APIRouter:
                 return StreamingResponse(
                     archive_frames(store, view.job_id), media_type=MEDIA_TYPE, headers=headers
                 )
-        if offset is not None:  # progressive reads: everything from `offset` on
-            if offset < 0 or offset > view.length:
-                return _unsatisfiable(view.length, headers)
-            body = read_bytes(store, view, offset, view.length - 1)
-            headers["Content-Length"] = str(view.length - offset)
-            return StreamingResponse(body, media_type=MEDIA_TYPE, headers=headers)
-        try:
-            wanted = parse_range(request.headers.get("range"), view.length)
-        except Unsatisfiable:
-            return _unsatisfiable(view.length, headers)
-        if wanted is None:
-            headers["Content-Length"] = str(view.length)
-            return StreamingResponse(
-                read_bytes(store, view, 0, view.length - 1), media_type=MEDIA_TYPE, headers=headers
-            )
-        first, last = wanted
-        headers["Content-Range"] = f"bytes {first}-{last}/{view.length}"
-        headers["Content-Length"] = str(last - first + 1)
-        return StreamingResponse(
-            read_bytes(store, view, first, last), status_code=206, media_type=MEDIA_TYPE, headers=headers
-        )
+        return _serve(request, offset, view.length, headers, lambda a, b: read_bytes(store, view, a, b))
 
     return router
+
+
+async def _masked_log(
+    store: LogStore, view: LogView, secrets: Sequence[bytes], request: Request, offset: int | None
+) -> Response:
+    """The masked log, always identity (stored zstd frames hold the raw bytes): measured first,
+    then sent. Its ETag is the masked log's sha256, never the archive's."""
+    length, digest = await measure(store, view, secrets)
+    headers = _headers(view, length)
+    if view.archive is not None:
+        etag = f'"masked-{digest}"'
+        headers["ETag"] = etag
+        if etag in _etags(request.headers.get("if-none-match")):
+            return Response(status_code=304, headers=headers)
+
+    def body(first: int, last: int) -> AsyncIterator[bytes]:
+        return byte_slice(masked_pieces(store, view, secrets), first, last)
+
+    return _serve(request, offset, length, headers, body)
+
+
+def _headers(view: LogView, length: int) -> dict[str, str]:
+    return {
+        "Log-Complete": "true" if view.complete else "false",
+        "Log-Next-Offset": str(length),
+        "Accept-Ranges": "bytes",
+    }
+
+
+def _serve(
+    request: Request, offset: int | None, length: int, headers: dict[str, str], body: Body
+) -> Response:
+    """The whole log, everything from `?offset=`, or one `Range`, of a log of `length` bytes."""
+    if offset is not None:  # progressive reads: everything from `offset` on
+        if offset < 0 or offset > length:
+            return _unsatisfiable(length, headers)
+        headers["Content-Length"] = str(length - offset)
+        return StreamingResponse(body(offset, length - 1), media_type=MEDIA_TYPE, headers=headers)
+    try:
+        wanted = parse_range(request.headers.get("range"), length)
+    except Unsatisfiable:
+        return _unsatisfiable(length, headers)
+    if wanted is None:
+        headers["Content-Length"] = str(length)
+        return StreamingResponse(body(0, length - 1), media_type=MEDIA_TYPE, headers=headers)
+    first, last = wanted
+    headers["Content-Range"] = f"bytes {first}-{last}/{length}"
+    headers["Content-Length"] = str(last - first + 1)
+    return StreamingResponse(body(first, last), status_code=206, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _etags(header: str | None) -> set[str]:

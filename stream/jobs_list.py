@@ -1,30 +1,33 @@
-"""`GET /v1/jobs` (recent jobs as JSON, newest first) and the job list page `GET /jobs`."""
+"""`GET /v1/jobs` (recent jobs as JSON, newest first) and the job list page `GET /jobs`. Private
+jobs are listed only to holders of the read or admin token."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from logstore.config import AuthSettings
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
-from logstore.web.auth import bearer_guard
+from stream.access import ReadAccess, Verdict, refuse
 from stream.viewer import read_static
 
 DAY_S = 86_400.0
 
 
-def jobs_router(store: LogStore, auth: AuthSettings) -> APIRouter:
+def jobs_router(store: LogStore, access: ReadAccess) -> APIRouter:
     router = APIRouter()
     page = read_static("jobs.html")
 
-    @router.get("/v1/jobs", dependencies=[Depends(bearer_guard(auth.read_token, "reading"))])
+    @router.get("/v1/jobs")
     async def recent_jobs(
-        limit: int = Query(50, ge=1, le=500), days: float = Query(7, gt=0, le=366)
+        request: Request, limit: int = Query(50, ge=1, le=500), days: float = Query(7, gt=0, le=366)
     ) -> JSONResponse:
+        verdict = access.token_verdict(request)
+        refuse(verdict)
+        sees_private = verdict is Verdict.ALLOWED
         now = time.time()
         listed = await store.list_jobs(now - days * DAY_S, now + 1, limit)
 
@@ -33,6 +36,8 @@ def jobs_router(store: LogStore, auth: AuthSettings) -> APIRouter:
                 status = await store.job_status(job_id)
             except JobNotFound:
                 return None  # deleted meanwhile
+            if not sees_private and (await store.job_protection(job_id)).private:
+                return None
             return {
                 "job_id": job_id,
                 "created_at": created_at,

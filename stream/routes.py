@@ -7,17 +7,21 @@ from fastapi import APIRouter
 from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
+from stream.access import ReadAccess
 from stream.fanout import LiveHub
 from stream.http import stream_router
 from stream.jobs_list import jobs_router
+from stream.signed_urls import signed_url_router
 from stream.viewer import viewer_router
 from stream.ws import tail_router
 
 
 def stream_routers(settings: Settings, store: LogStore, bus: Bus) -> list[APIRouter]:
+    access = ReadAccess(store, settings.auth)
     return [
-        stream_router(store, settings.auth),
-        tail_router(store, LiveHub(bus), settings.auth, settings.stream),
-        viewer_router(),
-        jobs_router(store, settings.auth),
+        stream_router(store, access),
+        tail_router(store, LiveHub(bus), access, settings.stream),
+        viewer_router(access),
+        jobs_router(store, access),
+        signed_url_router(access, settings.auth),
     ]

@@ -13,6 +13,7 @@ The end event comes once the final clock has been sent.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -127,10 +128,22 @@ class Tail:
             return  # not started yet: its first chunk will be announced
         self.final_clock = status.final_clock
         if not status.state.archived:
+            # The last chunk read is sent after a second look at the final clock: it may be the
+            # final chunk, stored after the status was read, and readers (the masked tail) need
+            # to know a frame is the last one when they get it.
+            expected = self.next_clock
+            last: tuple[int, bytes] | None = None
             async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
-                if clock != self.next_clock:
+                if clock != expected:
                     break
-                yield self._send(clock, data)
+                if last is not None:
+                    yield self._send(*last)
+                last, expected = (clock, data), clock + 1
+            if last is not None:
+                if self.final_clock is None:
+                    with contextlib.suppress(JobNotFound):
+                        self.final_clock = (await self.store.job_status(self.job_id)).final_clock
+                yield self._send(*last)
             if self._ended():
                 return
             status = await self.store.job_status(self.job_id)

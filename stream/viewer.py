@@ -1,13 +1,18 @@
-"""The log viewer page `GET /jobs/{job_id}` and its static files (plain JS, no build step)."""
+"""The log viewer page `GET /jobs/{job_id}` and its static files (plain JS, no build step).
+
+The page answers like the job's log would (stream/access.py): a private job's page is 404 without
+a read token or a signed URL; with a signed URL the page's script carries `expires` and
+`signature` to the tail and the raw download."""
 
 from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from logstore.chunk import validate_job_id
+from stream.access import ReadAccess, require_read
 
 STATIC_TYPES = {
     "viewer.js": "text/javascript",
@@ -15,21 +20,24 @@ STATIC_TYPES = {
     "logmodel.js": "text/javascript",
     "viewer.css": "text/css",
 }
+# The page's URL may carry a token or a signature: keep it out of Referer headers.
+PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 def read_static(name: str) -> bytes:
     return resources.files("stream").joinpath("static", name).read_bytes()
 
 
-def viewer_router() -> APIRouter:
+def viewer_router(access: ReadAccess) -> APIRouter:
     router = APIRouter()
     page = read_static("viewer.html")
     files = {name: read_static(name) for name in STATIC_TYPES}
 
     @router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def viewer(job_id: str) -> Response:
-        validate_job_id(job_id)  # 422 for an invalid id; an unknown job may still start
-        return Response(page, media_type="text/html; charset=utf-8")
+    async def viewer(job_id: str, request: Request) -> Response:
+        # 422 for an invalid id; an unknown (public) job may still start
+        await require_read(access, request, validate_job_id(job_id))
+        return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
     @router.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:

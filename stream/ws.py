@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import struct
@@ -16,57 +15,62 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from logstore.chunk import parse_clock, validate_job_id
-from logstore.config import AuthSettings, StreamSettings
+from logstore.config import StreamSettings
 from logstore.errors import InvalidInput, StoreUnavailable
 from logstore.store import LogStore
 from stream import close_codes, metrics
+from stream.access import ReadAccess, Verdict
 from stream.fanout import LiveHub
+from stream.masked_tail import MaskedTail
 from stream.tail import ChunkEvent, GapEvent, Tail
 from stream.viewer_limits import ViewerLimits
 
 log = logging.getLogger("logstore.stream")
 CLOCK = struct.Struct(">Q")
+TailLike = Tail | MaskedTail
 
 
-def token_close_code(websocket: WebSocket, auth: AuthSettings) -> int | None:
-    """Browsers cannot set headers on a websocket: accept the token as ?access_token= too."""
-    if auth.read_token is None:
-        return None
-    header = websocket.headers.get("authorization", "")
-    given = header[7:].strip() if header.lower().startswith("bearer ") else None
-    given = given or websocket.query_params.get("access_token")
-    if not given:
-        return close_codes.UNAUTHORIZED
-    if not hmac.compare_digest(given.encode(), auth.read_token.get_secret_value().encode()):
-        return close_codes.FORBIDDEN
-    return None
+REFUSALS = {
+    Verdict.UNAUTHORIZED: "a read token is required",
+    Verdict.FORBIDDEN: "the token or signed URL is not valid for this job",
+    Verdict.NOT_FOUND: "job not found",
+}
+CLOSE_CODES = {
+    Verdict.UNAUTHORIZED: close_codes.UNAUTHORIZED,
+    Verdict.FORBIDDEN: close_codes.FORBIDDEN,
+    Verdict.NOT_FOUND: close_codes.NOT_FOUND,
+}
 
 
-def tail_router(store: LogStore, hub: LiveHub, auth: AuthSettings, settings: StreamSettings) -> APIRouter:
+def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: StreamSettings) -> APIRouter:
     router = APIRouter()
     limits = ViewerLimits(settings)
 
     @router.websocket("/v1/jobs/{job_id}/tail")
     async def tail(websocket: WebSocket, job_id: str) -> None:
         await websocket.accept()
-        refused = token_close_code(websocket, auth)
-        if refused is not None:
-            await _close(websocket, refused, "a valid read token is required")
-            return
         try:
             validate_job_id(job_id)
             from_clock = parse_clock(websocket.query_params.get("from_clock", "0"))
         except InvalidInput as exc:
             await _close(websocket, close_codes.BAD_REQUEST, str(exc))
             return
+        try:
+            verdict, protection = await access.check(websocket, job_id)
+        except StoreUnavailable:
+            await _close(websocket, close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect later")
+            return
+        if verdict is not Verdict.ALLOWED:
+            await _close(websocket, CLOSE_CODES[verdict], REFUSALS[verdict])
+            return
         client = websocket.client.host if websocket.client else "?"
         if not limits.admit(client):
             await _close(websocket, close_codes.TOO_MANY, "too many viewers, try again later")
             return
         try:
-            code, reason = await _serve(
-                websocket, Tail(store, hub, job_id, from_clock), settings.send_timeout_s
-            )
+            plain = Tail(store, hub, job_id, from_clock)
+            tail = MaskedTail(plain, protection.secrets) if protection.secrets else plain
+            code, reason = await _serve(websocket, tail, settings.send_timeout_s)
         finally:
             limits.release(client)
         await _close(websocket, code, reason)
@@ -74,7 +78,7 @@ def tail_router(store: LogStore, hub: LiveHub, auth: AuthSettings, settings: Str
     return router
 
 
-async def _serve(websocket: WebSocket, tail: Tail, send_timeout_s: float) -> tuple[int, str]:
+async def _serve(websocket: WebSocket, tail: TailLike, send_timeout_s: float) -> tuple[int, str]:
     """Send the tail's events until the end, a disconnect, a stalled socket or a store outage."""
     sending = asyncio.create_task(_send_events(websocket, tail, send_timeout_s))
     receiving = asyncio.create_task(_until_disconnect(websocket))
@@ -94,7 +98,7 @@ async def _serve(websocket: WebSocket, tail: Tail, send_timeout_s: float) -> tup
         await asyncio.gather(sending, receiving, return_exceptions=True)
 
 
-async def _send_events(websocket: WebSocket, tail: Tail, send_timeout_s: float) -> tuple[int, str]:
+async def _send_events(websocket: WebSocket, tail: TailLike, send_timeout_s: float) -> tuple[int, str]:
     async for event in tail.events():
         if isinstance(event, ChunkEvent):
             frame = CLOCK.pack(event.clock) + event.data

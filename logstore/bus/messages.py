@@ -1,5 +1,6 @@
 """The chunk message contract on AMQP: body = raw chunk bytes; headers `job_id` (str),
-`clock` (int), `final` (bool), optional `sent_at` (float, unix seconds). Encoded by the
+`clock` (int), `final` (bool), optional `sent_at` (float, unix seconds) and `private` (bool: mark
+the job private before storing the chunk). Encoded by the
 publisher, decoded by the ingester; a message that breaks it raises MalformedMessage."""
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ class ChunkMessage:
     clock: object
     final: bool
     sent_at: float | None
+    private: bool = False
 
 
-def chunk_headers(job_id: str, clock: int, final: bool, sent_at: float | None = None) -> dict[str, Any]:
-    return {"job_id": job_id, "clock": clock, "final": final, "sent_at": sent_at or time.time()}
+def chunk_headers(
+    job_id: str, clock: int, final: bool, sent_at: float | None = None, private: bool = False
+) -> dict[str, Any]:
+    headers = {"job_id": job_id, "clock": clock, "final": final, "sent_at": sent_at or time.time()}
+    return {**headers, "private": True} if private else headers
 
 
 def decode_headers(headers: dict[str, Any] | None) -> ChunkMessage:
@@ -48,4 +53,7 @@ def decode_headers(headers: dict[str, Any] | None) -> ChunkMessage:
     sent_at = headers.get("sent_at")
     if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))):
         raise MalformedMessage("header sent_at must be a number (unix seconds)")
-    return ChunkMessage(job_id, clock, final, float(sent_at) if sent_at is not None else None)
+    private = headers.get("private", False)
+    if not isinstance(private, bool):
+        raise MalformedMessage(f"header private must be a boolean, got {type(private).__name__}")
+    return ChunkMessage(job_id, clock, final, float(sent_at) if sent_at is not None else None, private)

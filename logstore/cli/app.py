@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from compactor.http import admin_router
 from ingest.http import ingest_router
+from ingest.protection_http import protection_router
 from ingest.service import IngestService
 from logstore.bus import Bus
 from logstore.config import Settings
@@ -20,8 +21,10 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
     return create_app(
         routers=[
             ingest_router(service, settings.auth),
+            protection_router(service, settings.auth),
             *stream_routers(settings, store, bus),
             admin_router(store, settings.auth),
         ],
         ready=store.ping,
+        limits=settings.limits,
     )

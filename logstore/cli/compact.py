@@ -32,7 +32,7 @@ async def compact(settings: Settings, store: LogStore, bus: Bus) -> None:
         CompactionWorker(store, bus, settings.compact),
         Sweeper(store, bus, settings.compact),
     ]
-    app = create_app([admin_router(store, settings.auth)], ready=store.ping)
+    app = create_app([admin_router(store, settings.auth)], ready=store.ping, limits=settings.limits)
     await run_role(app, settings.http, workers)
 
 

@@ -24,6 +24,7 @@ def register(commands: Any) -> None:
 async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     from ingest.consumer import AmqpIngester
     from ingest.http import ingest_router
+    from ingest.protection_http import protection_router
     from ingest.service import IngestService
     from logstore.bus.amqp import AmqpBus
     from logstore.process import run_role
@@ -31,7 +32,8 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
 
     assert isinstance(bus, AmqpBus)
     service = IngestService(store, bus, settings.limits)
-    app = create_app([ingest_router(service, settings.auth)], ready=store.ping)
+    routers = [ingest_router(service, settings.auth), protection_router(service, settings.auth)]
+    app = create_app(routers, ready=store.ping, limits=settings.limits)
     await run_role(app, settings.http, [AmqpIngester(service, bus)])
 
 

@@ -20,6 +20,9 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--write-token", help="bearer token required for writes")
     group.add_argument("--read-token", help="bearer token required for reads")
     group.add_argument("--admin-token", help="bearer token required for delete and purge")
+    group.add_argument("--url-signing-key", help="HMAC key of signed read URLs (?expires=&signature=)")
+    group.add_argument("--rate-limit", type=float, help="HTTP requests/s per client address (0 = off)")
+    group.add_argument("--rate-burst", type=int, help="requests a client may send at once (default 20000)")
     group.add_argument("--max-chunk-bytes", type=int, help="largest chunk accepted (default 1 MiB)")
     group.add_argument("--max-log-bytes", type=int, help="largest log accepted (default 100 MiB)")
     group.add_argument("--max-viewers", type=int, help="websocket viewers per process (default 20000)")
@@ -38,7 +41,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     from logstore.config import Settings  # pydantic is slow to import; client commands skip it
 
     names = (
-        "store", "bus", "listen", "write_token", "read_token", "admin_token",
+        "store", "bus", "listen", "write_token", "read_token", "admin_token", "url_signing_key",
+        "rate_limit", "rate_burst",
         "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",
         "zstd_level", "zstd_dictionary", "grace_s", "lease_s", "abandon_after_s",
     )  # fmt: skip

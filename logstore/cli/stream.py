@@ -26,7 +26,8 @@ async def stream(settings: Settings, store: LogStore, bus: Bus) -> None:
     from logstore.web.app import create_app
     from stream.routes import stream_routers
 
-    await run_role(create_app(stream_routers(settings, store, bus), ready=store.ping), settings.http)
+    app = create_app(stream_routers(settings, store, bus), ready=store.ping, limits=settings.limits)
+    await run_role(app, settings.http)
 
 
 def run(args: argparse.Namespace) -> int:

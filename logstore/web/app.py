@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from logstore import __version__
+from logstore.config import LimitsSettings
 from logstore.errors import LogstoreError
 from logstore.web.errors import error_response, install_error_handlers
+from logstore.web.rate_limit import RateLimit
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -21,8 +23,10 @@ def create_app(
     ready: Hook,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    limits: LimitsSettings | None = None,
 ) -> FastAPI:
-    """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz)."""
+    """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz).
+    `limits` sets the per-client request rate (logstore/web/rate_limit.py)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -36,6 +40,8 @@ def create_app(
 
     app = FastAPI(title="logstore", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    if limits is not None and limits.rate_limit > 0:
+        app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst)
     for router in routers:
         app.include_router(router)
 

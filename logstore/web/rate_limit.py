@@ -1,0 +1,73 @@
+"""Per-client request rate limit: a token bucket per client address, as ASGI middleware.
+
+Each address may send `rate` requests per second on average and `burst` at once; beyond that
+the request is answered 429 with `Retry-After` (whole seconds until a token is back) and never
+reaches the application. The table of buckets holds at most MAX_CLIENTS addresses, least
+recently seen forgotten first (a forgotten client starts again with a full bucket), so a flood
+of addresses costs bounded memory. Websockets are limited per client by the tail (close 4429);
+health, readiness and metrics are never limited. The address is the TCP peer's: behind a proxy
+every client looks like the proxy unless the server is told to trust its forwarded headers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+MAX_CLIENTS = 10_000
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class TokenBuckets:
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+
+    def take(self, client: str) -> float:
+        """0.0 when the request may go ahead (a token is taken), else seconds until it may."""
+        now = self._clock()
+        tokens, at = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self._buckets[client] = (tokens, now)
+        if len(self._buckets) > MAX_CLIENTS:
+            self._buckets.popitem(last=False)
+        return wait
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+class RateLimit:
+    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+        self.app = app
+        self.buckets = TokenBuckets(rate, burst)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "?"
+        wait = self.buckets.take(client)
+        if wait <= 0:
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps({"error": "rate_limited", "message": "too many requests from this address"})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"retry-after", str(max(1, math.ceil(wait))).encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
