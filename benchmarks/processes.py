@@ -60,14 +60,23 @@ class Role:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{role}-{self.port}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [*LOGSTORE, role, "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        self._command = [*LOGSTORE, role, "--listen", f"127.0.0.1:{self.port}", *args]
+        self._workdir = workdir
+        self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self._command, stdout=self._log, stderr=subprocess.STDOUT, cwd=self._workdir, env=self._env
         )
+
+    def restart(self) -> Role:
+        """Start the same command on the same port again (a supervisor's restart after a crash)."""
+        if self.process.poll() is None:
+            self.kill()
+        self.process = self._spawn()
+        return self
 
     def wait_ready(self) -> Role:
         wait_ready(self.base, self.process, self.log_path)

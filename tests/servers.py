@@ -39,10 +39,12 @@ def require_rabbitmq() -> str:
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
-def server_script(name: str, action: str, timeout: float = 300) -> None:
-    """Run scripts/<name>.sh <action> (up, down, restart) and fail the test if it fails."""
+def server_script(name: str, *args: str, timeout: float = 300) -> None:
+    """Run scripts/<name>.sh ARGS (up, down, restart, freeze...) and fail the test if it fails."""
     done = subprocess.run(
-        [str(SCRIPTS / f"{name}.sh"), action], capture_output=True, timeout=timeout, check=False
+        [str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
-        pytest.fail(f"scripts/{name}.sh {action} failed:\n{done.stdout.decode()}\n{done.stderr.decode()}")
+        pytest.fail(
+            f"scripts/{name}.sh {' '.join(args)} failed:\n{done.stdout.decode()}\n{done.stderr.decode()}"
+        )

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 
 from logstore.cli.client import TIMEOUT, auth_headers, explain
-from logstore.cli.options import add_client_flags
+from logstore.cli.options import add_client_flags, job_id_arg
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("cat", help="write a job's log to stdout")
-    parser.add_argument("job", help="job id")
+    parser.add_argument("job", type=job_id_arg, help="job id")
     add_client_flags(parser, "LOGSTORE_READ_TOKEN")
     parser.set_defaults(run=run)
 

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from logstore.cli.client import auth_headers
-from logstore.cli.options import add_client_flags
+from logstore.cli.options import add_client_flags, job_id_arg
 
 CLOCK = struct.Struct(">Q")
 FATAL_CLOSE_CODES = {4400: 2, 4401: 1, 4403: 1}  # close code -> exit code; others: reconnect
@@ -29,7 +29,7 @@ class TailFailed(Exception):
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("tail", help="follow a job's log live, to stdout")
-    parser.add_argument("job", help="job id")
+    parser.add_argument("job", type=job_id_arg, help="job id")
     parser.add_argument("--from-clock", type=int, default=0, help="first clock to show (default 0)")
     parser.add_argument(
         "--give-up-after", type=int, default=20, help="failed reconnects in a row before exit 3"

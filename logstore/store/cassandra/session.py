@@ -8,6 +8,7 @@ from typing import Any
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import (
+    ConstantSpeculativeExecutionPolicy,
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
     TokenAwarePolicy,
@@ -36,6 +37,10 @@ def build_cluster(target: CassandraTarget) -> Cluster:
         consistency_level=ConsistencyLevel.name_to_value[target.consistency],
         request_timeout=target.timeout_s,
         row_factory=tuple_factory,
+        # A hung replica (a frozen JVM keeps its sockets open) must not stall a write for the whole
+        # request timeout: an idempotent statement (all of ours but the lease LWTs) not answered in
+        # 0.5 s is also sent to the next replica, and the first answer wins. No effect on one node.
+        speculative_execution_policy=ConstantSpeculativeExecutionPolicy(delay=0.5, max_attempts=2),
     )
     return Cluster(
         contact_points=list(target.hosts),

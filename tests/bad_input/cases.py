@@ -1,0 +1,73 @@
+"""The bad-input matrix as data: every case names its channel, what is sent and the documented
+answer. The tests in this package run them; docs/reliability.md lists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HttpCase:
+    name: str
+    method: str
+    path: str  # "{t}" is a finished job with clocks 0-2, "{w}" a running job with clocks 0-1
+    status: int
+    error: str | None = None  # the JSON body's "error" code, when the contract names one
+    body: bytes = b"x"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+A = "a"
+WRITE_TOKEN, ADMIN_TOKEN = "matrix-write-token", "matrix-admin-token"
+WRONG = {"Authorization": "Bearer not-the-token"}
+BASIC = {"Authorization": f"Basic {WRITE_TOKEN}"}
+HTTP_CASES = [
+    # ids, including path tricks
+    HttpCase("id too long", "PUT", f"/v1/jobs/{A * 129}/chunks/0", 422, "invalid_job_id"),
+    HttpCase("id with a space", "PUT", "/v1/jobs/bad%20id/chunks/0", 422, "invalid_job_id"),
+    HttpCase("id ..", "PUT", "/v1/jobs/%2E%2E/chunks/0", 422, "invalid_job_id"),
+    HttpCase("id with encoded slash", "PUT", "/v1/jobs/a%2F..%2Fb/chunks/0", 404),
+    HttpCase("id ../ traversal to another job", "PUT", "/v1/jobs/x%2F..%2F{t}/chunks/0", 404),
+    HttpCase("id with NUL", "PUT", "/v1/jobs/a%00b/chunks/0", 422, "invalid_job_id"),
+    HttpCase("id non-ASCII", "PUT", "/v1/jobs/caf%C3%A9/chunks/0", 422, "invalid_job_id"),
+    HttpCase(
+        "id with newline (header injection)", "PUT", "/v1/jobs/a%0D%0Ab/chunks/0", 422, "invalid_job_id"
+    ),
+    HttpCase("id empty", "PUT", "/v1/jobs//chunks/0", 404),
+    HttpCase("id invalid on status read", "GET", "/v1/jobs/bad%20id", 422, "invalid_job_id"),
+    HttpCase("id invalid on log read", "GET", "/v1/jobs/%2E%2E/log", 422, "invalid_job_id"),
+    # clocks
+    HttpCase("clock negative", "PUT", "/v1/jobs/{t}/chunks/-1", 422, "invalid_clock"),
+    HttpCase("clock not a number", "PUT", "/v1/jobs/{t}/chunks/x", 422, "invalid_clock"),
+    HttpCase("clock 2^63", "PUT", "/v1/jobs/{t}/chunks/9223372036854775808", 422, "invalid_clock"),
+    HttpCase("clock fractional", "PUT", "/v1/jobs/{t}/chunks/1.5", 422, "invalid_clock"),
+    HttpCase("clock in hex", "PUT", "/v1/jobs/{t}/chunks/0x1", 422, "invalid_clock"),
+    HttpCase("clock with a plus sign", "PUT", "/v1/jobs/{t}/chunks/%2B1", 422, "invalid_clock"),
+    # sizes
+    HttpCase("chunk over the limit", "PUT", "/v1/jobs/{w}/chunks/2", 413, "chunk_too_large", b"x" * 1025),
+    HttpCase("log over the limit", "PUT", "/v1/jobs/{w}/chunks/2", 413, "log_too_large", b"x" * 1024),
+    # duplicates, finals
+    HttpCase("conflicting duplicate", "PUT", "/v1/jobs/{t}/chunks/1", 409, "conflict", b"other bytes"),
+    HttpCase("chunk after the final one", "PUT", "/v1/jobs/{t}/chunks/3", 409),
+    HttpCase("a second, earlier final", "PUT", "/v1/jobs/{w}/chunks/1?final=true", 409),
+    HttpCase("final flag not a boolean", "PUT", "/v1/jobs/{w}/chunks/2?final=maybe", 422),
+    # headers and encodings
+    HttpCase("range reversed", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=5-2"}),
+    HttpCase("range past the end", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=99999-"}),
+    HttpCase("offset negative", "GET", "/v1/jobs/{t}/log?offset=-1", 416),
+    HttpCase("offset past the end", "GET", "/v1/jobs/{t}/log?offset=99999", 416),
+    HttpCase("offset not a number", "GET", "/v1/jobs/{t}/log?offset=abc", 422),
+    HttpCase("unknown job status", "GET", "/v1/jobs/never-seen", 404),
+    HttpCase("unknown job log", "GET", "/v1/jobs/never-seen/log", 404),
+    HttpCase("wrong method on chunks", "POST", "/v1/jobs/{w}/chunks/2", 405),
+    # tokens (the matrix's app has a write and an admin token; PUTs carry the write token unless
+    # a case sets its own Authorization header)
+    HttpCase("write without a token", "PUT", "/v1/jobs/{w}/chunks/2", 401, headers={"Authorization": ""}),
+    HttpCase("write with a wrong token", "PUT", "/v1/jobs/{w}/chunks/2", 403, headers=WRONG),
+    HttpCase("write token in the wrong scheme", "PUT", "/v1/jobs/{w}/chunks/2", 401, headers=BASIC),
+    HttpCase("delete without the admin token", "DELETE", "/v1/jobs/{t}", 401, headers={"Authorization": ""}),
+    HttpCase("delete with the write token", "DELETE", "/v1/jobs/{t}", 403),
+]

@@ -1,0 +1,187 @@
+"""Steady load for the fault suite: a CI fleet in miniature on the real RabbitMQ and Cassandra.
+
+`slots` jobs run at once, each a worker sending its log in order, one ~1.6 KB chunk every
+`interval_s` (the realistic profile), published with confirms and retried until confirmed, as a
+real worker must; when a job sends its final chunk a new one takes its slot. Every job has a
+live viewer from its first chunk to its end. Behind them: 2 ingesters, a streamer and a
+compactor, each a real `logstore` process that the fault scenarios kill and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from benchmarks.corpus import corpus_files
+from benchmarks.processes import Role
+from logstore.bus.publisher import ChunkPublisher
+from logstore.config import BusSettings
+from logstore.errors import BusUnavailable
+from tests.faults.follower import Followed, follow
+
+CHUNK_BYTES = 1600
+
+
+@dataclass
+class SentJob:
+    job_id: str
+    pieces: list[bytes]
+    confirmed: int = 0  # chunks 0..confirmed-1 are confirmed by the broker
+    seen: Followed | None = None  # what its live viewer has received so far
+    viewer: asyncio.Task[Followed] | None = None
+
+    @property
+    def received(self) -> int:
+        return self.seen.next_clock if self.seen is not None else 0
+
+    @property
+    def source(self) -> bytes:
+        return b"".join(self.pieces)
+
+
+@dataclass
+class Fleet:
+    store_url: str
+    bus: BusSettings
+    workdir: Path
+    prefix: str
+    slots: int = 12
+    chunks_per_job: int = 30  # at most; jobs vary in length so they finish at different times
+    interval_s: float = 0.5
+    jobs: list[SentJob] = field(default_factory=list)
+    roles: dict[str, list[Role]] = field(default_factory=dict)
+    publish_retries: int = 0
+    _stopping: bool = False
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
+    _texts: list[bytes] = field(default_factory=list)
+    _rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    # --- processes ------------------------------------------------------------------------------
+
+    def start_roles(self) -> None:
+        env = {
+            **self.bus.as_env(),
+            "LOGSTORE_GRACE_S": "1",  # compaction soon after the final chunk
+            "LOGSTORE_RETRY_S": "1",
+            "LOGSTORE_LEASE_S": "10",  # a killed compactor's lease lapses quickly
+            "LOGSTORE_SWEEP_INTERVAL_S": "5",  # requests lost with the broker are found again
+            "LOGSTORE_SEND_TIMEOUT_S": "5",
+        }
+        store = ["--store", self.store_url, "--log-level", "WARNING"]
+        self.roles = {
+            "ingest": [Role("ingest", self.workdir, store, env) for _ in range(2)],
+            "stream": [Role("stream", self.workdir, store, env)],
+            "compact": [Role("compact", self.workdir, store, env)],
+        }
+        for roles in self.roles.values():
+            for role in roles:
+                role.wait_ready()
+
+    def stop_roles(self) -> None:
+        for roles in self.roles.values():
+            for role in roles:
+                role.stop()
+
+    @property
+    def streamer(self) -> Role:
+        return self.roles["stream"][0]
+
+    # --- load -------------------------------------------------------------------------------------
+
+    def _new_job(self) -> SentJob:
+        if not self._texts:
+            self._texts = [p.read_bytes() for p in corpus_files() if p.stat().st_size > 4000]
+        text = self._texts[len(self.jobs) % len(self._texts)]
+        need = CHUNK_BYTES * self._rng.randint(self.chunks_per_job // 4, self.chunks_per_job)
+        offset = self._rng.randrange(len(text))
+        stream = (text[offset:] + text * (need // len(text) + 2))[:need]
+        pieces = [stream[i : i + CHUNK_BYTES] for i in range(0, need, CHUNK_BYTES)]
+        job = SentJob(f"{self.prefix}-{len(self.jobs):04d}", pieces)
+        self.jobs.append(job)
+        return job
+
+    async def _publish_confirmed(self, publisher: list[ChunkPublisher], job: SentJob, clock: int) -> None:
+        """Publish until the broker confirms (a worker never drops a chunk), reconnecting if needed."""
+        failures = 0
+        while True:
+            try:
+                final = clock == len(job.pieces) - 1
+                await publisher[0].publish(job.job_id, clock, job.pieces[clock], final, time.time())
+                job.confirmed = clock + 1
+                return
+            except BusUnavailable:
+                failures += 1
+                self.publish_retries += 1
+                await asyncio.sleep(min(2.0, 0.1 * 2**failures) * (0.5 + self._rng.random()))
+                if failures % 5 == 0:  # the connection itself may be gone for good: a new one
+                    with contextlib.suppress(BusUnavailable):
+                        publisher[0] = await ChunkPublisher.connect(self.bus)
+
+    async def _slot(self, publisher: list[ChunkPublisher]) -> None:
+        while not self._stopping:
+            job = self._new_job()
+            for clock in range(len(job.pieces)):
+                await self._publish_confirmed(publisher, job, clock)
+                if clock == 0:
+                    job.seen = Followed(job.job_id)
+                    job.viewer = asyncio.create_task(follow(self.streamer.base, job.seen))
+                if not self._stopping:  # once stopping, the rest of the job goes at full speed
+                    await asyncio.sleep(self.interval_s)
+
+    async def start_load(self) -> None:
+        publisher = [await ChunkPublisher.connect(self.bus)]
+        self._publisher = publisher
+        self._workers = [asyncio.create_task(self._slot(publisher)) for _ in range(self.slots)]
+
+    async def finish_load(self, within_s: float = 300) -> None:
+        """Let every running job send the rest of its log; wait until all viewers saw the end."""
+        self._stopping = True
+        await asyncio.wait_for(asyncio.gather(*self._workers), within_s)
+        viewers = [job.viewer for job in self.jobs if job.viewer is not None]
+        await asyncio.wait_for(asyncio.gather(*viewers), within_s)
+        await self._publisher[0].close()
+
+    # --- observation -------------------------------------------------------------------------------
+
+    def delivery_lag(self) -> int:
+        """Confirmed chunks not yet received by their job's viewer, over all jobs."""
+        return sum(max(0, job.confirmed - job.received) for job in self.jobs)
+
+    async def wait_delivered(self, snapshot: dict[str, int], within_s: float) -> float | None:
+        """Seconds until every viewer has what was confirmed at `snapshot` time; None if never."""
+        started = time.monotonic()
+        while time.monotonic() - started < within_s:
+            behind = [
+                job for job in self.jobs if job.job_id in snapshot and job.received < snapshot[job.job_id]
+            ]
+            if not behind:
+                return time.monotonic() - started
+            await asyncio.sleep(0.05)
+        return None
+
+    def confirmed_now(self) -> dict[str, int]:
+        return {job.job_id: job.confirmed for job in self.jobs}
+
+    async def wait_compacted(self, job_ids: list[str], within_s: float) -> float | None:
+        started = time.monotonic()
+        pending = set(job_ids)
+        async with httpx.AsyncClient(base_url=self.streamer.base, timeout=5) as client:
+            while pending and time.monotonic() - started < within_s:
+                for job_id in list(pending):
+                    try:
+                        answer = await client.get(f"/v1/jobs/{job_id}")
+                    except httpx.TransportError:
+                        break
+                    if answer.status_code == 200 and answer.json()["state"] == "compacted":
+                        pending.discard(job_id)
+                if pending:
+                    await asyncio.sleep(0.2)
+        return None if pending else time.monotonic() - started
+
+    def finished_job_ids(self) -> list[str]:
+        return [job.job_id for job in self.jobs if job.confirmed == len(job.pieces)]

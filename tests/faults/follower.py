@@ -1,0 +1,54 @@
+"""A live viewer that survives its streamer: it follows one job's tail and, whenever the socket
+drops before the end, reconnects with `from_clock` = the next clock it needs (what a browser tab
+does). It never raises on a protocol breach; it records it, so the fault report can count it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import struct
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import connect
+
+from benchmarks.viewer import tail_url
+
+CLOCK = struct.Struct(">Q")
+
+
+@dataclass
+class Followed:
+    job_id: str
+    data: bytearray = field(default_factory=bytearray)
+    next_clock: int = 0
+    ended: bool = False
+    reconnects: int = 0
+    out_of_order: int = 0  # frames whose clock was not the next one expected
+
+
+async def follow(base: str, seen: Followed, give_up_after_s: float = 600) -> Followed:
+    """Fill `seen` (which the caller may watch while this runs) until the job's end message."""
+    job_id = seen.job_id
+    deadline = time.monotonic() + give_up_after_s
+    while not seen.ended and time.monotonic() < deadline:
+        try:
+            url = tail_url(base, job_id, seen.next_clock)
+            async with connect(url, max_size=16 * 1024 * 1024, open_timeout=3, ping_timeout=5) as socket:
+                async for message in socket:
+                    if isinstance(message, bytes):
+                        (clock,) = CLOCK.unpack_from(message)
+                        if clock != seen.next_clock:
+                            seen.out_of_order += 1
+                            continue
+                        seen.data += message[CLOCK.size :]
+                        seen.next_clock += 1
+                    elif json.loads(message).get("type") == "end":
+                        seen.ended = True
+        except Exception:  # any drop (refused, reset, timeout, bad close) means: reconnect
+            pass
+        if not seen.ended:
+            seen.reconnects += 1
+            await asyncio.sleep(0.2 + random.random() * 0.3)  # jittered, like a browser's backoff
+    return seen

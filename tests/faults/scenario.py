@@ -1,0 +1,101 @@
+"""Run one fault under steady load and check every byte afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from tests.faults.faults import Fault
+from tests.faults.fleet import CHUNK_BYTES, Fleet
+
+RECOVERY_LIMIT_S = 10.0
+WARM_UP_S = 6.0
+AFTER_S = 5.0
+
+
+@dataclass
+class FaultResult:
+    target: str  # "single" (one Cassandra node) or "cluster" (three)
+    fault: str
+    observed: str
+    recovery_s: float | None  # from the fault's end until every viewer had every confirmed chunk
+    jobs: int
+    chunks: int
+    chunks_lost: int  # confirmed chunks missing from the final download
+    out_of_order: int  # viewer frames out of order, plus downloads that differ other than by loss
+    viewer_mismatches: int  # viewers whose bytes differ from the source
+    reconnects: int
+
+
+async def run_fault(fleet: Fleet, fault: Fault, target: str) -> FaultResult:
+    await asyncio.to_thread(fleet.start_roles)
+    try:
+        await fleet.start_load()
+        await asyncio.sleep(WARM_UP_S)
+        observed = await fault.inject(fleet)
+        snapshot = fleet.confirmed_now()
+        finished = fleet.finished_job_ids()
+        recovery = await fleet.wait_delivered(snapshot, within_s=120)
+        if fault.also_compaction and recovery is not None:
+            compacted = await fleet.wait_compacted(finished, within_s=120)
+            recovery = None if compacted is None else max(recovery, compacted)
+        await asyncio.sleep(AFTER_S)
+        await fleet.finish_load()
+        await fleet.wait_compacted([job.job_id for job in fleet.jobs], within_s=180)
+        return await check(fleet, target, fault.name, observed, recovery)
+    finally:
+        await asyncio.to_thread(fleet.stop_roles)
+
+
+async def check(fleet: Fleet, target: str, name: str, observed: str, recovery: float | None) -> FaultResult:
+    lost = disorder = viewer_bad = reconnects = 0
+    async with httpx.AsyncClient(base_url=fleet.streamer.base, timeout=30) as client:
+        for job in fleet.jobs:
+            answer = await client.get(f"/v1/jobs/{job.job_id}/log", headers={"Accept-Encoding": "identity"})
+            got, source = answer.content, job.source
+            if got != source:
+                if source.startswith(got):  # a prefix: the rest was lost
+                    lost += len(job.pieces) - len(got) // CHUNK_BYTES
+                else:
+                    disorder += 1
+            seen = job.seen
+            if seen is None or bytes(seen.data) != source:
+                viewer_bad += 1
+            if seen is not None:
+                disorder += seen.out_of_order
+                reconnects += seen.reconnects
+    return FaultResult(
+        target=target,
+        fault=name,
+        observed=observed,
+        recovery_s=recovery,
+        jobs=len(fleet.jobs),
+        chunks=sum(len(job.pieces) for job in fleet.jobs),
+        chunks_lost=lost,
+        out_of_order=disorder,
+        viewer_mismatches=viewer_bad,
+        reconnects=reconnects,
+    )
+
+
+def table(results: list[FaultResult], title: str) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        "| fault | observed | recovery | data lost | out of order | jobs / chunks checked |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        recovery = "never" if r.recovery_s is None else f"{r.recovery_s:.1f} s"
+        lost = f"{r.chunks_lost} chunks" + (
+            f", {r.viewer_mismatches} viewers differ" if r.viewer_mismatches else ""
+        )
+        lines.append(
+            f"| {r.fault} | {r.observed}; {r.reconnects} viewer reconnects | {recovery} | {lost} | "
+            f"{r.out_of_order} | {r.jobs} / {r.chunks} |"
+        )
+    lines.append(f"\n_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_\n")
+    return "\n".join(lines)
