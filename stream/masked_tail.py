@@ -53,14 +53,19 @@ class MaskedTail:
     async def _replay(self, to_clock: int) -> None:
         """Feed clocks below `to_clock` to the masker, output discarded; a hole flushes it, as
         the gap of a live tail does."""
+        if to_clock <= 0:
+            return
+        final_clock = None
+        with contextlib.suppress(JobNotFound):
+            final_clock = (await self.tail.store.job_status(self.job_id)).final_clock
         expected = 0
         async for clock, data in raw_chunks_below(self.tail.store, self.job_id, to_clock):
             if clock != expected:
                 self._masker.flush()
             self._masker.feed(data)
             expected = clock + 1
-        if expected < to_clock:
-            self._masker.flush()
+        if expected < to_clock or (final_clock is not None and expected > final_clock):
+            self._masker.flush()  # a hole, or the final frame, flushed it
 
 
 async def raw_chunks_below(store: LogStore, job_id: str, to_clock: int) -> AsyncIterator[tuple[int, bytes]]:

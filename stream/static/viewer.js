@@ -8,6 +8,12 @@ const OVERSCAN = 40;
 const jobId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
 const query = new URLSearchParams(location.search);
 const token = query.get("access_token");
+// A signed URL (?expires=&signature=) opens a private job's page: every request of the page
+// carries it, as the token would be carried.
+const credentials = new URLSearchParams();
+if (token) credentials.set("access_token", token);
+for (const name of ["expires", "signature"]) if (query.get(name)) credentials.set(name, query.get(name));
+const carried = credentials.toString();
 
 const model = new LogModel(AnsiState);
 let visible = []; // indices of shown lines
@@ -24,7 +30,7 @@ const rows = document.getElementById("rows");
 const status = document.getElementById("status");
 const followButton = document.getElementById("follow");
 document.getElementById("job").textContent = jobId;
-document.getElementById("raw").href = `/v1/jobs/${encodeURIComponent(jobId)}/log` + (token ? `?access_token=${encodeURIComponent(token)}` : "");
+document.getElementById("raw").href = `/v1/jobs/${encodeURIComponent(jobId)}/log` + (carried ? `?${carried}` : "");
 document.title = `${jobId} - logstore`;
 
 function recomputeVisible() {
@@ -117,7 +123,7 @@ window.addEventListener("hashchange", () => { hashPending = !goToHash(); });
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   let url = `${scheme}//${location.host}/v1/jobs/${encodeURIComponent(jobId)}/tail?from_clock=${nextClock}`;
-  if (token) url += `&access_token=${encodeURIComponent(token)}`;
+  if (carried) url += `&${carried}`;
   const socket = new WebSocket(url);
   socket.binaryType = "arraybuffer";
   socket.onmessage = (event) => {
@@ -139,7 +145,7 @@ function connect() {
   };
   socket.onclose = (event) => {
     if (ended || event.code === 1000) { ended = true; schedule(false); return; }
-    if (event.code === 4400 || event.code === 4401 || event.code === 4403) {
+    if (event.code === 4400 || event.code === 4401 || event.code === 4403 || event.code === 4404) {
       status.textContent = `cannot follow this log: ${event.reason || event.code}`;
       return;
     }

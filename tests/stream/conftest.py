@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from logstore.bus.memory import MemoryBus
+from logstore.cli.app import build_app
+from logstore.config import Settings
+from logstore.store import LogStore
+
+WRITE, READ, ADMIN = "write-token-1234", "read-token-5678", "admin-token-9012"
+SIGNING_KEY = "signing-key-0123456789abcdef"
+
+
+@pytest.fixture
+async def secured(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
+    """The all-in-one app with a write and an admin token and a URL signing key, but no read
+    token: public jobs are open, private ones need the admin token or a signed URL."""
+    settings = Settings(
+        {
+            "store": "sqlite:///unused",
+            "write_token": WRITE,
+            "admin_token": ADMIN,
+            "url_signing_key": SIGNING_KEY,
+        }
+    )
+    app = build_app(settings, any_store, MemoryBus())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
+    ) as client:
+        yield client

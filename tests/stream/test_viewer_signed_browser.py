@@ -1,0 +1,73 @@
+"""The viewer page of a private job opened in headless Chromium with a signed URL minted by the
+server: the page's script carries the signature to the tail and the raw download, and a secret
+split across two chunks that arrived out of order shows as `***`. Without the signature the page
+is 404."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from benchmarks.processes import serving
+from tests.stream.conftest import ADMIN, SIGNING_KEY, WRITE
+from tests.stream.test_viewer_browser import ARTIFACTS, CHROMIUM, FLAGS
+
+pytestmark = pytest.mark.timeout(120)
+
+SECRET = "AKIA-very-secret-key-42"
+PIECES = [
+    b"\x1b[32mdeploying\x1b[0m\naws configure set key AKIA-very-",
+    b"secret-key-42\nAKIA-very-secret-key-42!\n",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir: Path = tmp_path_factory.mktemp("viewer-signed")
+    flags = ["--write-token", WRITE, "--admin-token", ADMIN, "--url-signing-key", SIGNING_KEY]
+    with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *flags) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()
+
+
+async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
+    server: str, browser: Browser, job_id: str
+) -> None:
+    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {WRITE}"}) as client:
+        assert (await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET]})).status_code == 200
+        for clock in (1, 0):  # the secret is split across the two chunks; the second one comes first
+            params = {"private": "true", "final": str(clock == 1).lower()}
+            response = await client.put(
+                f"/v1/jobs/{job_id}/chunks/{clock}", content=PIECES[clock], params=params
+            )
+            assert response.status_code == 201
+        minted = await client.post(
+            f"/v1/jobs/{job_id}/signed-url", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+        assert (await client.get(f"/jobs/{job_id}")).status_code == 404
+    page = await browser.new_page()
+    assert (await page.goto(f"{server}/jobs/{job_id}")).status == 404  # type: ignore[union-attr]
+    await page.goto(minted.json()["viewer_url"])
+    await page.wait_for_selector("#status[data-state=ended]")
+    assert await page.get_attribute("#status", "data-lines") == "3"
+    assert await page.locator("#L2 .t").inner_text() == "aws configure set key ***"
+    assert await page.locator("#L3 .t").inner_text() == "***!"
+    assert SECRET not in await page.content()
+    assert "AKIA" not in await page.locator("#log").inner_text()
+    raw = await page.evaluate("fetch(document.getElementById('raw').href).then(r => r.text())")
+    assert raw == "\x1b[32mdeploying\x1b[0m\naws configure set key ***\n***!\n"
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "viewer-signed-private.png"))
