@@ -1,19 +1,60 @@
-"""JSON-lines logging. Pass `extra={"job_id": ...}` and the id appears as its own field."""
+"""JSON-lines logging. Pass `extra={"job_id": ...}` and the id appears as its own field.
+
+No secret reaches a log line: every line, exceptions included, passes the `Redactor` last. It
+removes the configured secrets (tokens, URL signing key, the broker password) wherever they
+appear, and anything shaped like a credential: `signature=`, `access_token=`, `token=`,
+`password=` values in query strings, `Bearer ...` values, and the password of `scheme://user:pass@`
+URLs. Job secret values are never logged in the first place (they are not in any message).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
+REDACTED = "<redacted>"
+_SHAPES = [
+    (re.compile(r"(?i)\b(signature|access_token|token|password|secret|key)=[^&\s\"'\\]+"), rf"\1={REDACTED}"),
+    (re.compile(r"(?i)\bbearer\s+[^\s\"',\\]+"), f"Bearer {REDACTED}"),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s\"']*):[^@/\s\"']*@"), rf"\1:{REDACTED}@"),
+]
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        values = {value for value in secrets if value}
+        # as written or as repr() shows it (exception messages), then as json.dumps escapes that
+        written = values | {repr(value)[1:-1] for value in values}
+        forms = written | {json.dumps(value)[1:-1] for value in written}
+        self._known = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for value in self._known:
+            text = text.replace(value, REDACTED)
+        for pattern, replacement in _SHAPES:
+            text = pattern.sub(replacement, text)
+        return text
+
+
+def url_password(url: str) -> str | None:
+    """The password in `scheme://user:password@host/...`, to redact it wherever it turns up."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 class JsonFormatter(logging.Formatter):
-    def __init__(self, process_role: str) -> None:
+    def __init__(self, process_role: str, redact: Redactor | None = None) -> None:
         super().__init__()
         self.role = process_role
+        self.redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -28,12 +69,13 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return self.redact(json.dumps(entry, default=str))
 
 
-def configure_logging(level: str, role: str) -> None:
+def configure_logging(level: str, role: str, secrets: Iterable[str] = ()) -> None:
+    """JSON lines on stderr; `secrets` never appear in them."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(role))
+    handler.setFormatter(JsonFormatter(role, Redactor(secrets)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -38,7 +38,7 @@ def run_role_command(args: argparse.Namespace, name: str, role: Role, amqp_only:
     """Run `role` as the process `logstore <name>`; `amqp_only` roles refuse the in-process bus."""
     import uvloop
 
-    from logstore.logs import configure_logging
+    from logstore.logs import configure_logging, url_password
 
     settings = settings_from(args)
     if amqp_only and not settings.bus.bus.startswith(("amqp://", "amqps://")):
@@ -46,6 +46,7 @@ def run_role_command(args: argparse.Namespace, name: str, role: Role, amqp_only:
             f"logstore {name} works with other processes through RabbitMQ: "
             "give --bus amqp://USER:PASS@HOST:PORT/VHOST (or use logstore serve on one machine)"
         )
-    configure_logging(settings.logging.log_level, name)
+    secrets = [*settings.auth.secret_values(), url_password(settings.bus.bus) or ""]
+    configure_logging(settings.logging.log_level, name, secrets)
     uvloop.run(with_store_and_bus(settings, role, amqp_only))
     return 0
