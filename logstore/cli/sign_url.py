@@ -32,7 +32,9 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logstore.config import AuthSettings
+    from pydantic import ValidationError
+
+    from logstore.config import AuthSettings, describe
 
     if not 1 <= args.expires_in <= url_signing.MAX_EXPIRES_IN_S:
         raise ConfigError(f"--expires-in: use 1..{url_signing.MAX_EXPIRES_IN_S} seconds")
@@ -41,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     except InvalidInput as exc:
         raise ConfigError(str(exc)) from exc
     given = {"url_signing_key": args.url_signing_key} if args.url_signing_key else {}
-    key = AuthSettings(**given).url_signing_key
+    try:
+        key = AuthSettings(**given).url_signing_key
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from exc  # names the flag, never the value
     if key is None:
         raise ConfigError("no signing key: give --url-signing-key or set LOGSTORE_URL_SIGNING_KEY")
     expires = url_signing.expiry(args.expires_in)

@@ -1,0 +1,65 @@
+"""The per-client request rate limit: a token bucket per address, bounded in memory, answered
+with 429 and Retry-After; health and metrics are never limited."""
+
+from __future__ import annotations
+
+import httpx
+
+from logstore.bus.memory import MemoryBus
+from logstore.cli.app import build_app
+from logstore.config import Settings
+from logstore.store import LogStore
+from logstore.web import rate_limit
+from logstore.web.rate_limit import TokenBuckets
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_bucket_allows_the_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    buckets = TokenBuckets(rate=2.0, burst=3, clock=clock)
+    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.take("a") == 0.5  # one token comes back every 0.5 s
+    assert buckets.take("b") == 0.0  # another client has its own bucket
+    clock.now += 0.5
+    assert buckets.take("a") == 0.0
+    assert buckets.take("a") > 0
+    clock.now += 60  # refills up to the burst, no further
+    assert [buckets.take("a") for _ in range(4)][-1] > 0
+
+
+def test_the_table_of_clients_is_bounded() -> None:
+    buckets = TokenBuckets(rate=1.0, burst=1, clock=FakeClock())
+    for client in range(rate_limit.MAX_CLIENTS + 500):
+        buckets.take(f"10.0.{client // 256}.{client % 256}")
+    assert len(buckets) == rate_limit.MAX_CLIENTS
+
+
+async def test_requests_over_the_limit_are_429_with_retry_after(any_store: LogStore, job_id: str) -> None:
+    settings = Settings({"store": "sqlite:///unused", "rate_limit": 0.5, "rate_burst": 3})
+    app = build_app(settings, any_store, MemoryBus())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        statuses = [
+            (await client.put(f"/v1/jobs/{job_id}/chunks/{c}", content=b"x")).status_code for c in range(3)
+        ]
+        assert statuses == [201, 201, 201]
+        refused = await client.put(f"/v1/jobs/{job_id}/chunks/3", content=b"x")
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "rate_limited"
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
+        assert (await client.get(f"/v1/jobs/{job_id}/log")).status_code == 429  # reads count too
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+    assert (await any_store.get_job(job_id)).chunks == 3  # the refused write changed nothing
+
+
+async def test_the_default_limit_is_generous(app_client: httpx.AsyncClient, job_id: str) -> None:
+    for clock in range(300):
+        response = await app_client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=b"x")
+        assert response.status_code == 201
