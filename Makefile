@@ -23,9 +23,11 @@ serve: $(STAMP)
 servers:
 	scripts/cassandra.sh up
 	scripts/rabbitmq.sh up
+	scripts/postgres.sh up
 	scripts/chromium.sh
 
 servers-down:
+	-scripts/postgres.sh down
 	-scripts/rabbitmq.sh down
 	-scripts/cassandra.sh down
 

@@ -36,6 +36,17 @@ def require_rabbitmq() -> str:
     return AMQP_URL
 
 
+POSTGRES_DSN = os.environ.get(
+    "LOGSTORE_TEST_POSTGRES", "postgresql://logstore_bench:logstore_bench@127.0.0.1:5432/logstore_bench"
+)
+
+
+def require_postgres() -> str:
+    """PostgreSQL for the benchmark baselines (scripts/postgres.sh)."""
+    require_port("127.0.0.1", 5432, "PostgreSQL", "scripts/postgres.sh up")
+    return POSTGRES_DSN
+
+
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
