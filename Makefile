@@ -1,13 +1,15 @@
 # logstore: two set-up commands from a fresh clone.
 #   make serve   create the virtualenv, install, run `logstore serve` on the embedded default
 #   make test    install, start Cassandra and RabbitMQ on loopback, lint, run the whole suite
+# and, beyond the two:
+#   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint pytest servers servers-down install clean
+.PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults
 
 install: $(STAMP)
 
@@ -41,6 +43,18 @@ pytest: $(STAMP)
 	$(BIN)/pytest -v --durations=15 $(PYTEST_ARGS)
 
 test: $(STAMP) servers lint pytest
+
+cluster:
+	scripts/cluster.sh up
+
+cluster-down:
+	-scripts/cluster.sh down
+
+# The fault suite on the 3-node cluster (bounded: each fault has its own timeout; loopback only).
+# Prints the fault table and writes it to results/faults-cluster.md.
+faults: $(STAMP) cluster
+	scripts/rabbitmq.sh up
+	$(BIN)/pytest -v -m cluster tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -32,6 +32,7 @@ class SentJob:
     job_id: str
     pieces: list[bytes]
     confirmed: int = 0  # chunks 0..confirmed-1 are confirmed by the broker
+    confirmed_at: list[float] = field(default_factory=list)  # monotonic time of each confirm
     seen: Followed | None = None  # what its live viewer has received so far
     viewer: asyncio.Task[Followed] | None = None
 
@@ -112,6 +113,7 @@ class Fleet:
             try:
                 final = clock == len(job.pieces) - 1
                 await publisher[0].publish(job.job_id, clock, job.pieces[clock], final, time.time())
+                job.confirmed_at.append(time.monotonic())
                 job.confirmed = clock + 1
                 return
             except BusUnavailable:
@@ -152,20 +154,32 @@ class Fleet:
         """Confirmed chunks not yet received by their job's viewer, over all jobs."""
         return sum(max(0, job.confirmed - job.received) for job in self.jobs)
 
-    async def wait_delivered(self, snapshot: dict[str, int], within_s: float) -> float | None:
-        """Seconds until every viewer has what was confirmed at `snapshot` time; None if never."""
-        started = time.monotonic()
-        while time.monotonic() - started < within_s:
-            behind = [
-                job for job in self.jobs if job.job_id in snapshot and job.received < snapshot[job.job_id]
-            ]
-            if not behind:
-                return time.monotonic() - started
+    def oldest_undelivered_s(self) -> float:
+        """Age of the oldest confirmed chunk that its viewer has not received yet (0: none)."""
+        now, oldest = time.monotonic(), 0.0
+        for job in self.jobs:
+            if job.received < job.confirmed:
+                oldest = max(oldest, now - job.confirmed_at[job.received])
+        return oldest
+
+    def delivered_since(self, moment: float) -> bool:
+        """True once some chunk confirmed after `moment` has reached its viewer."""
+        return any(
+            job.received > clock
+            for job in self.jobs
+            for clock, at in enumerate(job.confirmed_at)
+            if at > moment
+        )
+
+    async def wait_recovered(self, fault_end: float, within_s: float, fresh_s: float = 1.0) -> float | None:
+        """Seconds from `fault_end` until the pipeline is live again: chunks confirmed after the
+        fault reach viewers, and no confirmed chunk is waiting longer than `fresh_s` (the backlog
+        the fault built up is delivered). None if that never happens within `within_s`."""
+        while time.monotonic() - fault_end < within_s:
+            if self.delivered_since(fault_end) and self.oldest_undelivered_s() < fresh_s:
+                return time.monotonic() - fault_end
             await asyncio.sleep(0.05)
         return None
-
-    def confirmed_now(self) -> dict[str, int]:
-        return {job.job_id: job.confirmed for job in self.jobs}
 
     async def wait_compacted(self, job_ids: list[str], within_s: float) -> float | None:
         started = time.monotonic()
