@@ -9,7 +9,7 @@ from ingest import metrics
 from ingest.service import IngestService
 from logstore.chunk import check_chunk_size
 from logstore.config import AuthSettings
-from logstore.errors import ChunkTooLarge
+from logstore.errors import ChunkTooLarge, UnsupportedEncoding
 from logstore.store import PutResult
 from logstore.web.auth import bearer_guard
 
@@ -38,6 +38,9 @@ def ingest_router(service: IngestService, auth: AuthSettings) -> APIRouter:
     ) -> JSONResponse:
         # Validate id and clock before reading the body: 422 wins over 413.
         service.validate(job_id, clock, b"", final)
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding != "identity":  # a gzip body would be stored as gzip bytes: refuse it instead
+            raise UnsupportedEncoding(f"Content-Encoding {encoding[:40]!r}: send chunks uncompressed")
         data = await read_body(request, service.limits.max_chunk_bytes)
         chunk = service.validate(job_id, clock, data, final)
         result = await service.ingest(chunk, private)

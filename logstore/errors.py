@@ -53,6 +53,12 @@ class ChunkConflict(InvalidInput):
     reason = "conflict"
 
 
+class UnsupportedEncoding(InvalidInput):
+    """A chunk sent with a Content-Encoding: chunks are stored as sent, so only identity is taken."""
+
+    reason = "unsupported_encoding"
+
+
 class MalformedMessage(InvalidInput):
     reason = "malformed_headers"
 

@@ -15,6 +15,7 @@ from logstore.errors import (
     LogstoreError,
     LogTooLarge,
     StoreUnavailable,
+    UnsupportedEncoding,
 )
 
 RETRY_AFTER_S = 2
@@ -23,6 +24,7 @@ STATUS: list[tuple[type[LogstoreError], int]] = [
     (ChunkConflict, 409),
     (ChunkTooLarge, 413),
     (LogTooLarge, 413),
+    (UnsupportedEncoding, 415),
     (InvalidInput, 422),
     (JobNotFound, 404),
     (StoreUnavailable, 503),

@@ -3,6 +3,7 @@ answer. The tests in this package run them; docs/reliability.md lists them."""
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 
 
@@ -24,6 +25,8 @@ A = "a"
 WRITE_TOKEN, ADMIN_TOKEN = "matrix-write-token", "matrix-admin-token"
 WRONG = {"Authorization": "Bearer not-the-token"}
 BASIC = {"Authorization": f"Basic {WRITE_TOKEN}"}
+GZ = gzip.compress(b"compressed log line\n")
+GZIP = {"Content-Encoding": "gzip"}
 HTTP_CASES = [
     # ids, including path tricks
     HttpCase("id too long", "PUT", f"/v1/jobs/{A * 129}/chunks/0", 422, "invalid_job_id"),
@@ -54,7 +57,16 @@ HTTP_CASES = [
     HttpCase("chunk after the final one", "PUT", "/v1/jobs/{t}/chunks/3", 409),
     HttpCase("a second, earlier final", "PUT", "/v1/jobs/{w}/chunks/1?final=true", 409),
     HttpCase("final flag not a boolean", "PUT", "/v1/jobs/{w}/chunks/2?final=maybe", 422),
-    # headers and encodings
+    # headers and encodings (chunk bytes themselves are opaque: any bytes are stored as sent)
+    HttpCase("gzip-encoded chunk", "PUT", "/v1/jobs/{w}/chunks/2", 415, "unsupported_encoding", GZ, GZIP),
+    HttpCase(
+        "unknown Content-Encoding",
+        "PUT",
+        "/v1/jobs/{w}/chunks/2",
+        415,
+        "unsupported_encoding",
+        headers={"Content-Encoding": "br;q=1"},
+    ),
     HttpCase("range reversed", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=5-2"}),
     HttpCase("range past the end", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=99999-"}),
     HttpCase("offset negative", "GET", "/v1/jobs/{t}/log?offset=-1", 416),

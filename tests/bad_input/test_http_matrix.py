@@ -72,3 +72,22 @@ async def test_bad_http_input_gets_its_status_and_changes_nothing(
         assert response.json()["error"] == case.error
     assert [await snapshot(guarded, finished), await snapshot(guarded, running)] == before
     assert b"".join(FINISHED) == before[0][0]
+
+
+async def test_a_flood_from_one_client_gets_429_and_changes_nothing(any_store: LogStore, job_id: str) -> None:
+    settings = Settings({"rate_limit": 5, "rate_burst": 10, "store": "sqlite:///unused"})
+    app = build_app(settings, any_store, MemoryBus())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://logstore"
+    ) as client:
+        answers = [
+            await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=b"%d\n" % clock)
+            for clock in range(40)
+        ]
+    statuses = [a.status_code for a in answers]
+    assert statuses[:10] == [201] * 10  # the burst
+    assert statuses.count(429) >= 25
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status_code == 429)
+    accepted = [clock for clock, a in enumerate(answers) if a.status_code == 201]
+    stored = [clock async for clock, _ in any_store.read_chunks(job_id)]
+    assert stored == accepted  # a refused request stored nothing
