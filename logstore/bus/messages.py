@@ -1,5 +1,7 @@
 """The chunk message contract on AMQP: body = raw chunk bytes; headers `job_id` (str),
-`clock` (int), `final` (bool), optional `sent_at` (float, unix seconds) and `private` (bool: mark
+`clock` (int), `final` (bool), optional `sent_at` (float, unix seconds) or `sent_at_us` (int, unix
+microseconds; preferred when both are there: aio-pika/pamqp encode a Python float as a 32-bit float,
+which at today's unix time is only good to about a minute) and `private` (bool: mark
 the job private before storing the chunk). Encoded by the
 publisher, decoded by the ingester; a message that breaks it raises MalformedMessage."""
 
@@ -27,7 +29,14 @@ class ChunkMessage:
 def chunk_headers(
     job_id: str, clock: int, final: bool, sent_at: float | None = None, private: bool = False
 ) -> dict[str, Any]:
-    headers = {"job_id": job_id, "clock": clock, "final": final, "sent_at": sent_at or time.time()}
+    sent = sent_at or time.time()
+    headers = {
+        "job_id": job_id,
+        "clock": clock,
+        "final": final,
+        "sent_at": sent,  # kept for readers of the old header; imprecise through pamqp (see above)
+        "sent_at_us": round(sent * 1_000_000),
+    }
     return {**headers, "private": True} if private else headers
 
 
@@ -53,6 +62,11 @@ def decode_headers(headers: dict[str, Any] | None) -> ChunkMessage:
     sent_at = headers.get("sent_at")
     if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))):
         raise MalformedMessage("header sent_at must be a number (unix seconds)")
+    sent_at_us = headers.get("sent_at_us")
+    if sent_at_us is not None:
+        if isinstance(sent_at_us, bool) or not isinstance(sent_at_us, int):
+            raise MalformedMessage("header sent_at_us must be an integer (unix microseconds)")
+        sent_at = sent_at_us / 1_000_000
     private = headers.get("private", False)
     if not isinstance(private, bool):
         raise MalformedMessage(f"header private must be a boolean, got {type(private).__name__}")
