@@ -69,7 +69,7 @@ class Fleet:
             **self.bus.as_env(),
             "LOGSTORE_GRACE_S": "1",  # compaction soon after the final chunk
             "LOGSTORE_RETRY_S": "1",
-            "LOGSTORE_LEASE_S": "10",  # a killed compactor's lease lapses quickly
+            "LOGSTORE_LEASE_S": "5",  # a killed compactor's lease lapses soon (default 120 s)
             "LOGSTORE_SWEEP_INTERVAL_S": "5",  # requests lost with the broker are found again
             "LOGSTORE_SEND_TIMEOUT_S": "5",
         }
