@@ -11,7 +11,20 @@ import sys
 from collections.abc import Sequence
 
 from logstore import __version__
-from logstore.cli import cat, compact, dictionary, ingest, purge, push, schema, serve, sign_url, stream, tail
+from logstore.cli import (
+    bench,
+    cat,
+    compact,
+    dictionary,
+    ingest,
+    purge,
+    push,
+    schema,
+    serve,
+    sign_url,
+    stream,
+    tail,
+)
 from logstore.errors import BusUnavailable, ConfigError, StoreUnavailable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -23,7 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"logstore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (serve, ingest, stream, compact, schema, purge, dictionary, push, cat, tail, sign_url):
+    for module in (
+        serve,
+        ingest,
+        stream,
+        compact,
+        schema,
+        purge,
+        dictionary,
+        push,
+        cat,
+        tail,
+        sign_url,
+        bench,
+    ):
         module.register(commands)
     return parser
 

@@ -1,0 +1,70 @@
+"""Is a results dict well-formed? Every expected figure present and a finite number (positive
+where a rate, size or count must be), the four baselines present, verification passed. Used at
+the end of each run and by the quick smoke test; it never judges a timing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+POSITIVE = {
+    "ours.sustained": ("chunks_per_s", "mb_per_s", "seconds"),
+    "ours.realistic": (
+        "chunks", "viewers", "viewers_connected", "stored_p50_ms", "stored_p95_ms", "stored_p99_ms",
+        "viewer_p50_ms", "viewer_p95_ms", "viewer_p99_ms", "first_line_p50_ms", "first_line_p95_ms",
+        "streamer_rss_mib_connected", "streamer_rss_mib_end",
+    ),
+    "ours.compaction": ("raw_mb", "compressed_mb", "ratio", "mb_per_s", "busy_mb_per_s"),
+    "ours.downloads.chunks": ("mb_per_s", "mb"),
+    "ours.downloads.archive_plain": ("mb_per_s", "mb"),
+    "ours.downloads.archive_zstd": ("mb_per_s", "wire_mb"),
+    "ours.peak_rss_mib": ("ingest", "stream", "compact", "bench", "baseline_consumer"),
+}  # fmt: skip
+BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")
+
+
+def _at(results: dict[str, Any], path: str) -> Any:
+    node: Any = results
+    for key in path.split("."):
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def problems(results: dict[str, Any]) -> list[str]:
+    """What is missing or malformed; empty when the results are well-formed."""
+    found: list[str] = []
+
+    def need(path: str, keys: tuple[str, ...]) -> None:
+        try:
+            node = _at(results, path)
+        except (KeyError, TypeError):
+            found.append(f"{path}: missing")
+            return
+        found.extend(
+            f"{path}.{k}: not a positive number ({node.get(k)!r})" for k in keys if not _positive(node.get(k))
+        )
+
+    for path, keys in POSITIVE.items():
+        need(path, keys)
+    for name in BASELINES:
+        need(f"baselines.{name}.saturation", ("chunks_per_s", "mb_per_s"))
+        need(f"baselines.{name}.realistic", ("p50_ms", "p95_ms", "p99_ms"))
+        need(f"ratios.{name}", ("chunks_per_s", "mb_per_s", "stored_p50_ms", "stored_p99_ms"))
+    for index in range(len(results.get("ours", {}).get("saturation", []))):
+        need(f"ours.saturation.{index}", ("ingesters", "chunks_per_s", "mb_per_s"))
+    if len(results.get("ours", {}).get("saturation", [])) < 2:
+        found.append("ours.saturation: fewer than two ingester counts")
+    points = results.get("ours", {}).get("live_jobs", [])
+    if len(points) < 2:
+        found.append("ours.live_jobs: fewer than two points")
+    for index, _ in enumerate(points):
+        need(f"ours.live_jobs.{index}", ("live_jobs", "offered_chunks_per_s", "published_chunks_per_s"))
+    if not results.get("corpus_ratio"):
+        found.append("corpus_ratio: missing")
+    if not results.get("verification", {}).get("passed"):
+        found.append(f"verification failed: {results.get('verification')}")
+    return found

@@ -1,0 +1,101 @@
+"""Our pipeline at the realistic pace with viewers: J jobs each sending a 1.6 KB chunk every
+500 ms, K ingesters, one streamer, V websocket viewers connected before the jobs start.
+
+Measures publish -> stored (the ingesters' histogram of the sender's sent_at), publish -> viewer
+(per chunk and viewer, here), time to first log line (a job's first send to its first byte at a
+viewer), streamer connections and RSS; checks every viewer got its log byte for byte. The
+deployment is left running: downloads and compaction (archive_phase) use the same jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from benchmarks.context import BenchContext
+from benchmarks.deployment import Deployment
+from benchmarks.fleet import PACE_S, JobLog, run_fleet
+from benchmarks.processes import Role
+from benchmarks.quantiles import bucket_quantile, percentile
+from benchmarks.sysinfo import rss_mib
+from benchmarks.viewer import Watched, watch
+from logstore.bus.publisher import ChunkPublisher
+
+
+def _gauge(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def _all_connected(streamer: Role, count: int, timeout_s: float = 120) -> float:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        connected = _gauge(await asyncio.to_thread(streamer.metrics), "logstore_stream_viewers")
+        if connected >= count or time.monotonic() > deadline:
+            return connected
+        await asyncio.sleep(0.2)
+
+
+async def live_view(
+    ctx: BenchContext, deployment: Deployment, jobs: list[JobLog]
+) -> tuple[dict[str, float], list[float]]:
+    """Figures of the realistic run, and every publish -> viewer latency in seconds (for the CDF)."""
+    streamer = deployment.streamers[0]
+    per_job = ctx.profile.viewers_per_job
+    viewers = [
+        asyncio.create_task(watch(streamer.base, job.job_id, timestamps=True))
+        for job in jobs
+        for _ in range(per_job)
+    ]
+    connected = await _all_connected(streamer, len(viewers))
+    rss_connected = rss_mib(streamer.process.pid)
+    sent: dict[tuple[str, int], float] = {}
+    publisher = await ChunkPublisher.connect(deployment.settings)
+
+    async def sink(job_id: str, clock: int, data: bytes, final: bool, sent_at: float) -> None:
+        sent[(job_id, clock)] = sent_at
+        await publisher.publish(job_id, clock, data, final, sent_at)
+
+    try:
+        run = await run_fleet(jobs, sink, PACE_S)
+    finally:
+        await publisher.close()
+    seen: list[Watched] = await asyncio.wait_for(asyncio.gather(*viewers), ctx.profile.real_seconds + 120)
+    rss_end = rss_mib(streamer.process.pid)
+    buckets = await deployment.stored_latency_buckets()
+    sources = {job.job_id: job.source for job in jobs}
+    exact = sum(1 for watched in seen if bytes(watched.data) == sources[watched.job_id])
+    to_viewer = [at - sent[(w.job_id, clock)] for w in seen for clock, at in w.arrivals]
+    first_line = [
+        min(w.arrivals[0][1] for w in seen if w.job_id == job.job_id and w.arrivals) - run.started[job.job_id]
+        for job in jobs
+    ]
+    figures = {
+        "jobs": len(jobs),
+        "chunks": run.sent,
+        "ingesters": len(deployment.ingesters),
+        "viewers": len(viewers),
+        "viewers_connected": connected,
+        "viewers_exact": exact,
+        "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
+        "stored_p95_ms": bucket_quantile(buckets, 95) * 1000,
+        "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
+        "viewer_p50_ms": percentile(to_viewer, 50) * 1000,
+        "viewer_p95_ms": percentile(to_viewer, 95) * 1000,
+        "viewer_p99_ms": percentile(to_viewer, 99) * 1000,
+        "first_line_p50_ms": percentile(first_line, 50) * 1000,
+        "first_line_p95_ms": percentile(first_line, 95) * 1000,
+        "first_line_max_ms": max(first_line) * 1000,
+        "streamer_rss_mib_connected": rss_connected,
+        "streamer_rss_mib_end": rss_end,
+        "streamer_kib_per_viewer": max(0.0, rss_connected - deployment_baseline_rss(deployment))
+        * 1024
+        / max(1, len(viewers)),
+    }
+    return figures, to_viewer
+
+
+def deployment_baseline_rss(deployment: Deployment) -> float:
+    """The streamer's RSS before any viewer connected (recorded when it started)."""
+    return deployment.idle_rss.get("stream", 0.0)

@@ -1,0 +1,88 @@
+"""Our pipeline under the two load shapes that need no viewers: sustained ingest at saturation
+with K ingesters, and a timed window of L live jobs at the realistic pace."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from benchmarks.context import BenchContext
+from benchmarks.deployment import Deployment, wait_handled
+from benchmarks.fleet import PACE_S, make_fleet, run_fleet
+from benchmarks.quantiles import bucket_quantile, merge_buckets
+from logstore.bus.publisher import ChunkPublisher
+
+
+def _deployment(ctx: BenchContext, kind: str) -> Deployment:
+    tag = f"{ctx.tag}-{kind}-{uuid.uuid4().hex[:6]}"
+    return Deployment(ctx.bus.namespaced(tag), ctx.store_url, ctx.workdir)
+
+
+async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
+    """Publish the saturation fleet with confirms while K ingesters store it; time from the first
+    publish to the last chunk stored."""
+    deployment = _deployment(ctx, f"sat{ingesters}")
+    jobs = make_fleet(f"{ctx.tag}-sat{ingesters}", ctx.profile.sat_jobs, ctx.profile.sat_chunks)
+    total = sum(job.chunks for job in jobs)
+    try:
+        await asyncio.to_thread(deployment.start, "ingest", ingesters)
+        publisher = await ChunkPublisher.connect(deployment.settings)
+        try:
+            publishing = asyncio.create_task(run_fleet(jobs, publisher.publish, None))
+            complete = await wait_handled(deployment, total, ctx.profile.sat_timeout_s)
+            done_at = time.time()
+            run = await publishing
+        finally:
+            await publisher.close()
+        buckets = await deployment.stored_latency_buckets()
+    finally:
+        await deployment.stop()
+    seconds = done_at - run.first_send
+    return {
+        "ingesters": ingesters,
+        "chunks": total,
+        "complete": float(complete),
+        "seconds": seconds,
+        "chunks_per_s": total / seconds,
+        "mb_per_s": run.bytes / seconds / 1e6,
+        "publish_chunks_per_s": run.sent / max(1e-9, run.last_done - run.first_send),
+        "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
+        "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
+        "peak_rss_mib_ingester": deployment.peaks.get("ingest", float("nan")),
+    }
+
+
+async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, float]:
+    """`live_jobs` jobs at one chunk per 500 ms for a window; what was offered, published, stored
+    within the window, the backlog left at its end, and publish -> stored latency of the window."""
+    window = ctx.profile.live_window_s
+    deployment = _deployment(ctx, f"live{live_jobs}")
+    jobs = make_fleet(f"{ctx.tag}-live{live_jobs}", live_jobs, int(window / PACE_S))
+    try:
+        await asyncio.to_thread(deployment.start, "ingest", ctx.profile.live_ingesters)
+        publisher = await ChunkPublisher.connect(deployment.settings)
+        try:
+            before, before_buckets = await deployment.handled(), await deployment.stored_latency_buckets()
+            started = time.time()
+            run = await run_fleet(jobs, publisher.publish, PACE_S, until=started + window)
+            ended = time.time()
+            after, after_buckets = await deployment.handled(), await deployment.stored_latency_buckets()
+        finally:
+            await publisher.close()
+    finally:
+        await deployment.stop()
+    stored = after - before
+    buckets = merge_buckets(after_buckets, minus=before_buckets)
+    seconds = ended - started
+    return {
+        "live_jobs": live_jobs,
+        "window_s": seconds,
+        "offered_chunks_per_s": live_jobs / PACE_S,
+        "published_chunks_per_s": run.sent / seconds,
+        "stored_chunks_per_s": stored / seconds,
+        "stored_mb_per_s": stored * jobs[0].chunk_bytes / seconds / 1e6,
+        "backlog_chunks": max(0.0, run.sent - stored),
+        "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
+        "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
+    }

@@ -1,0 +1,104 @@
+"""PNG plots of a run (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+LABELS = {
+    "rabbitmq": "RabbitMQ alone",
+    "cassandra_raw": "Cassandra alone",
+    "pg_parts": "PostgreSQL log_parts",
+    "pg_append": "PostgreSQL append",
+}
+
+
+def throughput(results: dict[str, Any], path: Path) -> None:
+    rows = results["ours"]["saturation"]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.plot([r["ingesters"] for r in rows], [r["chunks_per_s"] for r in rows], "o-", lw=2, label="logstore")
+    for index, (key, label) in enumerate(LABELS.items()):
+        rate = results["baselines"][key]["saturation"]["chunks_per_s"]
+        axes.axhline(rate, ls="--", color=f"C{index + 1}", label=f"{label} ({rate:,.0f}/s)")
+    axes.set_xlabel("ingester processes")
+    axes.set_ylabel("sustained chunks/s (1.6 KB chunks)")
+    axes.set_xticks([r["ingesters"] for r in rows])
+    axes.set_title("Sustained ingest against ingesters, with the baselines")
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    _save(figure, path)
+
+
+def latency_cdf(samples: dict[str, list[float]], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    curves = {"ours_viewer": "logstore: publish -> viewer"} | {
+        key: f"{label}: publish -> stored" for key, label in LABELS.items()
+    }
+    for key, label in curves.items():
+        values = sorted(v * 1000 for v in samples.get(key, []) if v > 0)
+        if values:
+            axes.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=label)
+    axes.set_xscale("log")
+    axes.set_xlabel("latency, ms (log scale)")
+    axes.set_ylabel("share of chunks")
+    axes.set_title("Latency CDF at the realistic pace (1.6 KB per job every 500 ms)")
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3, which="both")
+    _save(figure, path)
+
+
+def compaction_ratio(results: dict[str, Any], path: Path) -> None:
+    rows = results["corpus_ratio"]
+    figure, axes = plt.subplots(figsize=(8, 5))
+    names = [r["file"] for r in rows]
+    axes.barh(names, [r["ratio"] for r in rows], color="C0")
+    axes.set_xlabel("raw / compressed (zstd level 6, 1 MiB segments of 1600-byte chunks)")
+    axes.set_title("Compression ratio per corpus file, as the compactor archives it")
+    axes.tick_params(axis="y", labelsize=7)
+    axes.grid(alpha=0.3, axis="x")
+    _save(figure, path)
+
+
+def live_jobs(results: dict[str, Any], path: Path) -> None:
+    points = results["ours"]["live_jobs"]
+    live = [p["live_jobs"] for p in points]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for key, label in (
+        ("offered_chunks_per_s", "offered (2 chunks/s per job)"),
+        ("published_chunks_per_s", "published with confirms"),
+        ("stored_chunks_per_s", "stored"),
+    ):
+        axes.plot(live, [p[key] for p in points], "o-", label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("live jobs")
+    axes.set_ylabel("chunks/s")
+    axes.set_title("Live jobs at the realistic pace: where it saturates")
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3, which="both")
+    _save(figure, path)
+
+
+def _save(figure: Any, path: Path) -> None:
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def write_all(results: dict[str, Any], samples: dict[str, list[float]], folder: Path) -> list[Path]:
+    paths = [
+        folder / "throughput-vs-ingesters.png",
+        folder / "latency-cdf.png",
+        folder / "compaction-ratio.png",
+        folder / "live-jobs.png",
+    ]
+    throughput(results, paths[0])
+    latency_cdf(samples, paths[1])
+    compaction_ratio(results, paths[2])
+    live_jobs(results, paths[3])
+    return paths

@@ -1,0 +1,65 @@
+"""The sizes of a run. `full` is the documented run (under 20 minutes on 2 cores); `quick` is the
+smoke test inside `make test` (about 2 minutes): the same steps, tiny sizes, never judged on time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # saturation: jobs sending their chunks as fast as they are confirmed (all systems alike)
+    sat_jobs: int
+    sat_chunks: int
+    sat_ingesters: tuple[int, ...]
+    sat_timeout_s: float
+    # realistic: one 1.6 KB chunk per job every 500 ms
+    real_jobs: int
+    real_seconds: float
+    real_ingesters: int
+    viewers_per_job: int
+    baseline_real_seconds: float
+    # the live-jobs curve: short windows at the realistic pace
+    live_points: tuple[int, ...]
+    live_window_s: float
+    live_ingesters: int
+    # a baseline that cannot keep up is cut off after this long (its rate is what it stored)
+    baseline_timeout_s: float
+
+
+QUICK = Profile(
+    name="quick",
+    sat_jobs=40,
+    sat_chunks=25,
+    sat_ingesters=(1, 2),
+    sat_timeout_s=60,
+    real_jobs=10,
+    real_seconds=6,
+    real_ingesters=1,
+    viewers_per_job=2,
+    baseline_real_seconds=3,
+    live_points=(10, 100),
+    live_window_s=3,
+    live_ingesters=1,
+    baseline_timeout_s=30,
+)
+
+FULL = Profile(
+    name="full",
+    sat_jobs=200,
+    sat_chunks=100,
+    sat_ingesters=(1, 2, 4),
+    sat_timeout_s=300,
+    real_jobs=100,
+    real_seconds=60,
+    real_ingesters=2,
+    viewers_per_job=10,
+    baseline_real_seconds=30,
+    live_points=(10, 100, 1000, 10000),
+    live_window_s=20,
+    live_ingesters=2,
+    baseline_timeout_s=90,
+)
+
+PROFILES = {p.name: p for p in (QUICK, FULL)}

@@ -1,0 +1,158 @@
+"""The markdown report of a run: every figure, the baselines side by side, ours as ratios."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.plots import LABELS
+
+
+def _n(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def headline(results: dict[str, Any]) -> list[str]:
+    sustained = results["ours"]["sustained"]
+    lines = [
+        f"Sustained ingest: **{_n(sustained['chunks_per_s'])} chunks/s ({sustained['mb_per_s']:.2f} MB/s)** "
+        f"with {sustained['ingesters']} ingester(s). Ours / baseline:",
+        "",
+    ]
+    for key, label in LABELS.items():
+        ratio = results["ratios"][key]
+        lines.append(
+            f"- {label}: throughput **{_x(ratio['chunks_per_s'])}**, "
+            f"publish -> stored p50 {_x(ratio['stored_p50_ms'])}, p99 {_x(ratio['stored_p99_ms'])}"
+        )
+    return lines
+
+
+def baselines_table(results: dict[str, Any]) -> list[str]:
+    sustained = results["ours"]["sustained"]
+    realistic = results["ours"]["realistic"]
+    lines = [
+        "| system | chunks/s | MB/s | publish -> stored p50 / p95 / p99 ms | ours / it: chunks/s | "
+        "ours / it: p50 | ours / it: p99 |",
+        "|---|---|---|---|---|---|---|",
+        f"| **logstore** ({sustained['ingesters']} ingesters) | {_n(sustained['chunks_per_s'])} | "
+        f"{sustained['mb_per_s']:.2f} | {realistic['stored_p50_ms']:.1f} / "
+        f"{realistic['stored_p95_ms']:.1f} / {realistic['stored_p99_ms']:.1f} | 1 | 1 | 1 |",
+    ]
+    for key, label in LABELS.items():
+        base = results["baselines"][key]
+        sat, real, ratio = base["saturation"], base["realistic"], results["ratios"][key]
+        done = "" if sat["complete"] else f" (cut off: {sat['stored']:,}/{sat['chunks']:,} stored)"
+        lines.append(
+            f"| {label}{done} | {_n(sat['chunks_per_s'])} | {sat['mb_per_s']:.2f} | "
+            f"{real['p50_ms']:.1f} / {real['p95_ms']:.1f} / {real['p99_ms']:.1f} | "
+            f"{_x(ratio['chunks_per_s'])} | {_x(ratio['stored_p50_ms'])} | {_x(ratio['stored_p99_ms'])} |"
+        )
+    return lines
+
+
+def ours_tables(results: dict[str, Any]) -> list[str]:
+    ours = results["ours"]
+    real, comp, dl, rss = ours["realistic"], ours["compaction"], ours["downloads"], ours["peak_rss_mib"]
+    lines = [
+        "| ingesters | chunks | seconds | chunks/s | MB/s | publish -> stored p50 / p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ours["saturation"]:
+        lines.append(
+            f"| {r['ingesters']} | {r['chunks']:,} | {r['seconds']:.1f} | {_n(r['chunks_per_s'])} | "
+            f"{r['mb_per_s']:.2f} | {r['stored_p50_ms']:.0f} / {r['stored_p99_ms']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Realistic pace: {real['jobs']} jobs x one 1.6 KB chunk every 500 ms ({real['chunks']:,} chunks), "
+        f"{real['ingesters']} ingesters, 1 streamer, {real['viewers']} viewers "
+        f"({real['viewers_exact']} received their log byte for byte).",
+        "",
+        "| figure | p50 | p95 | p99 / max |",
+        "|---|---|---|---|",
+        f"| publish -> stored (ingesters' histogram) | {real['stored_p50_ms']:.1f} ms | "
+        f"{real['stored_p95_ms']:.1f} ms | {real['stored_p99_ms']:.1f} ms |",
+        f"| publish -> viewer (every chunk at every viewer) | {real['viewer_p50_ms']:.1f} ms | "
+        f"{real['viewer_p95_ms']:.1f} ms | {real['viewer_p99_ms']:.1f} ms |",
+        f"| time to first log line (job start -> first byte at a viewer) | "
+        f"{real['first_line_p50_ms']:.1f} ms | "
+        f"{real['first_line_p95_ms']:.1f} ms | {real['first_line_max_ms']:.1f} ms (max) |",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| streamer connections (viewers connected) | {real['viewers_connected']:.0f} |",
+        f"| streamer RSS with every viewer connected / at the end | "
+        f"{real['streamer_rss_mib_connected']:.0f} / "
+        f"{real['streamer_rss_mib_end']:.0f} MiB ({real['streamer_kib_per_viewer']:.0f} KiB per viewer) |",
+        f"| download from chunks | {dl['chunks']['mb_per_s']:.1f} MB/s ({dl['chunks']['mb']:.1f} MB, "
+        f"{dl['chunks']['jobs_exact']}/{dl['chunks']['jobs']} byte-exact) |",
+        f"| download from archives, plain | {dl['archive_plain']['mb_per_s']:.1f} MB/s "
+        f"({dl['archive_plain']['jobs_exact']}/{dl['archive_plain']['jobs']} byte-exact) |",
+        f"| download from archives, zstd passthrough | {dl['archive_zstd']['mb_per_s']:.1f} MB/s of log "
+        f"({dl['archive_zstd']['wire_mb']:.2f} MB on the wire, {dl['archive_zstd']['jobs_exact']}/"
+        f"{dl['archive_zstd']['jobs']} byte-exact) |",
+        f"| compaction, wall (compactor launched -> all archived) | {comp['mb_per_s']:.2f} MB/s "
+        f"({comp['raw_mb']:.1f} MB in {comp['seconds']:.1f} s, "
+        f"{comp['jobs_compacted']}/{comp['jobs']} jobs) |",
+        f"| compaction, busy (bytes / time inside archive_job) | {comp['busy_mb_per_s']:.2f} MB/s |",
+        f"| compaction ratio (raw / compressed) | {comp['ratio']:.1f} |",
+        "| peak RSS per process (VmHWM) | "
+        + ", ".join(f"{name} {value:.0f} MiB" for name, value in rss.items())
+        + " |",
+    ]
+    return lines
+
+
+def live_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| live jobs | window s | offered chunks/s | published chunks/s | stored chunks/s | stored MB/s | "
+        "backlog at window end | publish -> stored p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in results["ours"]["live_jobs"]:
+        lines.append(
+            f"| {p['live_jobs']:,} | {p['window_s']:.1f} | {_n(p['offered_chunks_per_s'])} | "
+            f"{_n(p['published_chunks_per_s'])} | {_n(p['stored_chunks_per_s'])} | "
+            f"{p['stored_mb_per_s']:.2f} | "
+            f"{_n(p['backlog_chunks'])} | {p['stored_p50_ms']:.0f} / {p['stored_p99_ms']:.0f} |"
+        )
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"# logstore benchmark ({results['profile']} profile, run {results['tag']})",
+        "",
+        f"{results['started_at']}, wall time {results['wall_s']:.0f} s. Machine: {m['cpus']} CPUs "
+        f"({m['cpu_model']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}, Python {m['python']}, "
+        f"Cassandra {m['cassandra']}, RabbitMQ {m['rabbitmq']}, PostgreSQL {m['postgresql']}.",
+        "",
+        f"Verification: {results['verification']}",
+        "",
+        "## Headline",
+        "",
+        *headline(results),
+        "",
+        "## Side by side (saturation throughput; latency at the realistic pace)",
+        "",
+        *baselines_table(results),
+        "",
+        "## logstore",
+        "",
+        *ours_tables(results),
+        "",
+        "## Live jobs",
+        "",
+        *live_table(results),
+        "",
+        "## Steps (s)",
+        "",
+        ", ".join(f"{name} {seconds}" for name, seconds in results["steps_s"].items()),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""One benchmark run, start to end: the baselines, our pipeline at saturation (1, 2, 4 ingesters),
+at the realistic pace with viewers, downloads and compaction, and the live-jobs curve. Returns the
+results as one JSON-ready dict (see check.py for its shape)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from benchmarks import archive_phase, ours
+from benchmarks.baselines import suite
+from benchmarks.compression import compress
+from benchmarks.context import BenchContext
+from benchmarks.deployment import Deployment
+from benchmarks.fleet import PACE_S, corpus_texts, make_fleet
+from benchmarks.live_view import live_view
+from benchmarks.sysinfo import machine, peak_rss_mib
+from logstore.store.cassandra.backend import CassandraStore
+from logstore.store.cassandra.schema import apply_schema
+from logstore.store.cassandra.url import parse_cassandra_url
+
+BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")
+
+
+class Run:
+    def __init__(self, ctx: BenchContext, say: Callable[[str], None]) -> None:
+        self.ctx = ctx
+        self.say = say
+        self.results: dict[str, Any] = {
+            "profile": ctx.profile.name,
+            "tag": ctx.tag,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "steps_s": {},
+            "ours": {},
+            "baselines": {},
+        }
+        self.samples: dict[str, list[float]] = {}  # latency samples for the CDF plot, seconds
+
+    async def step(self, name: str, work: Callable[[], Awaitable[Any]]) -> Any:
+        self.say(f"{name} ...")
+        started = time.perf_counter()
+        value = await work()
+        self.results["steps_s"][name] = round(time.perf_counter() - started, 1)
+        self.say(f"{name}: {self.results['steps_s'][name]} s")
+        return value
+
+    async def execute(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        await apply_schema(parse_cassandra_url(self.ctx.store_url))
+        baselines = self.results["baselines"]
+        baselines["rabbitmq"] = await self.step("baseline rabbitmq", lambda: suite.rabbitmq_alone(self.ctx))
+        baselines["cassandra_raw"] = await self.step(
+            "baseline cassandra", lambda: suite.cassandra_raw(self.ctx)
+        )
+        rows = []
+        for count in self.ctx.profile.sat_ingesters:
+            rows.append(
+                await self.step(f"ours saturation x{count}", partial(ours.saturation, self.ctx, count))
+            )
+        self.results["ours"]["saturation"] = rows
+        baselines["pg_parts"] = await self.step("baseline pg_parts", lambda: suite.pg_parts(self.ctx))
+        baselines["pg_append"] = await self.step("baseline pg_append", lambda: suite.pg_append(self.ctx))
+        await self.step("ours realistic, downloads, compaction", self._realistic)
+        points = []
+        for live in self.ctx.profile.live_points:
+            points.append(await self.step(f"live jobs {live}", partial(ours.live_jobs_point, self.ctx, live)))
+        self.results["ours"]["live_jobs"] = points
+        for key in BASELINES:
+            self.samples[key] = baselines[key].pop("latencies")
+        self.results["ours"]["peak_rss_mib"]["bench"] = peak_rss_mib(os.getpid())
+        self.results["ours"]["peak_rss_mib"]["baseline_consumer"] = max(
+            float(baselines[k].get("peak_rss_mib", 0.0)) for k in BASELINES
+        )
+        self.results["corpus_ratio"] = [
+            {"file": name, "bytes": len(text), "ratio": len(text) / compress(text, 6, None)[0]}
+            for name, text in corpus_texts()
+        ]
+        self.results["ours"]["sustained"] = max(rows, key=lambda r: r["chunks_per_s"])
+        self.results["ratios"] = ratios(self.results)
+        self.results["verification"] = verification(self.results)
+        self.results["wall_s"] = round(time.perf_counter() - started, 1)
+        return self.results
+
+    async def _realistic(self) -> None:
+        ctx = self.ctx
+        deployment = Deployment(ctx.bus.namespaced(f"{ctx.tag}-real"), ctx.store_url, ctx.workdir)
+        jobs = make_fleet(f"{ctx.tag}-real", ctx.profile.real_jobs, int(ctx.profile.real_seconds / PACE_S))
+        store = await CassandraStore.connect(ctx.store_url)
+        ours_results = self.results["ours"]
+        try:
+            deployment.start("ingest", ctx.profile.real_ingesters)
+            deployment.start("stream", 1)
+            ours_results["realistic"], self.samples["ours_viewer"] = await live_view(ctx, deployment, jobs)
+            base = deployment.streamers[0].base
+            downloads = {"chunks": await archive_phase.download_all(base, jobs, zstd=False)}
+            ours_results["compaction"] = await archive_phase.compact_all(ctx, deployment, store, jobs)
+            downloads["archive_plain"] = await archive_phase.download_all(base, jobs, zstd=False)
+            downloads["archive_zstd"] = await archive_phase.download_all(base, jobs, zstd=True)
+            ours_results["downloads"] = downloads
+        finally:
+            await deployment.stop()
+            await store.close()
+        ours_results["peak_rss_mib"] = dict(deployment.peaks)
+
+
+def _ratio(ours_value: float, base_value: float) -> float:
+    if not (math.isfinite(ours_value) and math.isfinite(base_value)) or base_value <= 0:
+        return math.nan
+    return ours_value / base_value
+
+
+def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Ours / baseline for each figure both have: throughput > 1 and latency < 1 favour us."""
+    sustained = results["ours"]["sustained"]
+    realistic = results["ours"]["realistic"]
+    out = {}
+    for key, base in results["baselines"].items():
+        out[key] = {
+            "chunks_per_s": _ratio(sustained["chunks_per_s"], base["saturation"]["chunks_per_s"]),
+            "mb_per_s": _ratio(sustained["mb_per_s"], base["saturation"]["mb_per_s"]),
+            **{
+                f"stored_p{q}_ms": _ratio(realistic[f"stored_p{q}_ms"], base["realistic"][f"p{q}_ms"])
+                for q in (50, 95, 99)
+            },
+        }
+    return out
+
+
+def verification(results: dict[str, Any]) -> dict[str, object]:
+    ours_results = results["ours"]
+    downloads_exact = all(d["jobs_exact"] == d["jobs"] for d in ours_results["downloads"].values())
+    realistic = ours_results["realistic"]
+    viewers_exact = realistic["viewers_exact"] == realistic["viewers"]
+    pg = [results["baselines"][k] for k in ("pg_parts", "pg_append")]
+    pg_exact = all(b["verified_jobs"] == b["checked_jobs"] for b in pg)
+    compaction = ours_results["compaction"]
+    compacted = compaction["jobs_compacted"] == compaction["jobs"]
+    return {
+        "downloads_exact": downloads_exact,
+        "viewers_exact": viewers_exact,
+        "postgres_exact": pg_exact,
+        "all_compacted": compacted,
+        "passed": downloads_exact and viewers_exact and pg_exact and compacted,
+    }
+
+
+def new_tag() -> str:
+    return f"b{uuid.uuid4().hex[:8]}"

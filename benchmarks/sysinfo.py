@@ -1,0 +1,62 @@
+"""The machine a run measured, and the memory of processes (from /proc)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of `pid` in MiB; field VmHWM is the peak since the process started."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mib(pid: int) -> float:
+    return rss_mib(pid, "VmHWM")
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    text = (done.stdout or done.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _mem_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cpus": os.cpu_count() or 0,
+        "cpu_model": _cpu_model(),
+        "ram_gib": round(_mem_gib(), 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "cassandra": _cassandra_version(),
+        "rabbitmq": _first_line(["dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"]),
+        "postgresql": _first_line(["dpkg-query", "-W", "-f=${Version}", "postgresql"]),
+    }
+
+
+def _cassandra_version() -> str:
+    cache = Path(__file__).resolve().parent.parent / ".cache"
+    names = sorted(p.name for p in cache.glob("cassandra-*") if p.is_dir()) if cache.is_dir() else []
+    return names[-1].removeprefix("cassandra-") if names else "unknown"
