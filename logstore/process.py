@@ -40,6 +40,10 @@ async def run_role(app: FastAPI, http: HttpSettings, workers: Sequence[Worker] =
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # No permessage-deflate on websockets: compressing every live chunk once per viewer was
+        # the streamer's largest CPU cost under load (docs/performance.md); a viewer takes about
+        # 3 KB/s of log, which needs no compression.
+        ws_per_message_deflate=False,
     )
     server = _Server(config)
     stopping = asyncio.Event()
