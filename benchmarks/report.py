@@ -130,7 +130,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"{results['started_at']}, wall time {results['wall_s']:.0f} s. Machine: {m['cpus']} CPUs "
         f"({m['cpu_model']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}, Python {m['python']}, "
-        f"Cassandra {m['cassandra']}, RabbitMQ {m['rabbitmq']}, PostgreSQL {m['postgresql']}.",
+        f"Cassandra {m['cassandra']}, RabbitMQ {m['rabbitmq']}, PostgreSQL {m['postgresql']}. "
+        f"Load average (1, 5, 15 min) at start {m['load_average_at_start']}, "
+        f"at end {m.get('load_average_at_end')}: the machine is shared.",
         "",
         f"Verification: {results['verification']}",
         "",

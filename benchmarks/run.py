@@ -86,6 +86,7 @@ class Run:
         self.results["ratios"] = ratios(self.results)
         self.results["verification"] = verification(self.results)
         self.results["wall_s"] = round(time.perf_counter() - started, 1)
+        self.results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         return self.results
 
     async def _realistic(self) -> None:

@@ -49,6 +49,7 @@ def machine() -> dict[str, object]:
         "cpu_model": _cpu_model(),
         "ram_gib": round(_mem_gib(), 1),
         "kernel": platform.release(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "cassandra": _cassandra_version(),
         "rabbitmq": _first_line(["dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"]),

@@ -1,0 +1,66 @@
+"""The benchmark's quick profile as a smoke test, on the real Cassandra, RabbitMQ and PostgreSQL:
+the run completes and its results are well-formed (every figure present and finite, the four
+baselines there, plots and report written, every download, viewer and baseline log byte-exact).
+It never judges a timing."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.check import BASELINES, problems
+from tests.servers import require_cassandra, require_postgres, require_rabbitmq
+
+pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(400)]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store, amqp, postgres = require_cassandra(), require_rabbitmq(), require_postgres()
+    folder = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--profile", "quick", "--results", str(folder),
+         "--store", store, "--amqp", amqp, "--postgres", postgres],
+        capture_output=True, timeout=360, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-4000:]
+    return folder
+
+
+def test_the_results_are_well_formed(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())
+    assert problems(results) == []
+    assert results["problems"] == []
+    assert set(results["baselines"]) == set(BASELINES)
+
+
+def test_every_download_viewer_and_baseline_log_was_byte_exact(quick_run: Path) -> None:
+    verification = json.loads((quick_run / "results.json").read_text())["verification"]
+    assert verification == {
+        "downloads_exact": True,
+        "viewers_exact": True,
+        "postgres_exact": True,
+        "all_compacted": True,
+        "passed": True,
+    }
+
+
+def test_ratios_are_finite_for_every_baseline(quick_run: Path) -> None:
+    ratios = json.loads((quick_run / "results.json").read_text())["ratios"]
+    for name in BASELINES:
+        assert all(math.isfinite(value) and value > 0 for value in ratios[name].values()), name
+
+
+def test_plots_and_report_are_written(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())
+    assert len(results["plots"]) == 4
+    for name in results["plots"]:
+        assert (quick_run / name).read_bytes().startswith(b"\x89PNG")
+    report = (quick_run / "report.md").read_text()
+    for heading in ("## Headline", "## Side by side", "## Live jobs"):
+        assert heading in report
