@@ -15,6 +15,7 @@ import enum
 import hmac
 
 from fastapi import HTTPException
+from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
 from logstore import url_signing
@@ -38,9 +39,8 @@ def bearer_of(connection: HTTPConnection) -> str | None:
     return connection.query_params.get("access_token") or None
 
 
-def _matches(given: str, expected: object) -> bool:
-    secret = getattr(expected, "get_secret_value", None)
-    return secret is not None and hmac.compare_digest(given.encode(), secret().encode())
+def _matches(given: str, expected: SecretStr | None) -> bool:
+    return expected is not None and hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
 
 
 class ReadAccess:
