@@ -1,6 +1,9 @@
 """The fault suite on the single test node (part of `make test`): an ingester, the streamer and
 the compactor SIGKILLed mid-load, RabbitMQ restarted and Cassandra frozen for 15 s, each under
-steady load. Every time: no chunk lost, no byte out of order, caught up within 10 s."""
+steady load. Every time: no chunk lost, no byte out of order, every viewer exact, and the pipeline
+live again afterwards. The recovery time is measured and reported in the fault table; only
+`make faults` (tests/faults/test_cluster_faults.py) holds it to the 10 s bound, since `make test`
+checks correctness, not timings, and may share the machine with other work."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
 from tests.faults.faults import SINGLE_NODE_FAULTS, Fault
 from tests.faults.fleet import Fleet
-from tests.faults.scenario import RECOVERY_LIMIT_S, FaultResult, run_fault
+from tests.faults.scenario import FaultResult, run_fault
 from tests.servers import require_cassandra
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
@@ -33,5 +36,4 @@ async def test_fault_under_steady_load(
     assert result.chunks_lost == 0, result
     assert result.out_of_order == 0, result
     assert result.viewer_mismatches == 0, result
-    assert result.recovery_s is not None, result
-    assert result.recovery_s <= RECOVERY_LIMIT_S, result
+    assert result.recovery_s is not None, result  # live again (within the 120 s liveness bound)
