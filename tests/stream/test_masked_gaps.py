@@ -4,6 +4,8 @@ before the gap message; a tail resumed anywhere continues exactly like the unbro
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
@@ -47,3 +49,22 @@ async def test_a_hole_flushes_what_was_held_and_resumes_exactly(any_store: LogSt
         elif resume > 2:
             expected = [e for e in expected if not isinstance(e, GapEvent)]
         assert await events_from(any_store, job_id, resume) == expected, resume
+
+
+class FinalLearnedLate(Tail):
+    """A tail whose store showed the final chunk before its job row said final (a Cassandra race
+    the Tail narrows but cannot close): the final frame goes out before final_clock is known."""
+
+    async def events(self) -> AsyncIterator[TailEvent]:
+        yield ChunkEvent(0, b"x TOKEN-4")
+        yield ChunkEvent(1, b"2 y TOK")
+        self.final_clock = 1
+        yield EndEvent(1)
+
+
+async def test_bytes_held_when_the_final_clock_is_learned_late_go_out_in_a_trailer_frame(
+    sqlite_store: LogStore,
+) -> None:
+    tail = MaskedTail(FinalLearnedLate(sqlite_store, LiveHub(MemoryBus()), "late", 0), SECRETS)
+    events = [event async for event in tail.events()]
+    assert events == [ChunkEvent(0, b"x "), ChunkEvent(1, b"***"), ChunkEvent(2, b" y TOK"), EndEvent(1)]
