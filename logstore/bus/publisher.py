@@ -29,12 +29,19 @@ class ChunkPublisher:
         return cls(connection, exchange)
 
     async def publish(
-        self, job_id: str, clock: int, data: bytes, final: bool = False, sent_at: float | None = None
+        self,
+        job_id: str,
+        clock: int,
+        data: bytes,
+        final: bool = False,
+        sent_at: float | None = None,
+        private: bool = False,
     ) -> None:
-        """Return once the broker confirmed the chunk; raise BusUnavailable otherwise."""
+        """Return once the broker confirmed the chunk; raise BusUnavailable otherwise. `private`
+        asks the ingester to make the job private before storing the chunk."""
         message = aio_pika.Message(
             data,
-            headers=chunk_headers(job_id, clock, final, sent_at),
+            headers=chunk_headers(job_id, clock, final, sent_at, private),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         try:

@@ -35,6 +35,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_BYTES, help="bytes per chunk")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="requests in flight")
     parser.add_argument("--no-final", action="store_true", help="leave the job running (no final chunk)")
+    parser.add_argument(
+        "--private", action="store_true", help="make the job private (read token or signed URL)"
+    )
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: for files over 1 MiB on a terminal)")  # fmt: skip
     parser.add_argument("--retries", type=int, default=8, help="attempts per chunk on 429/503/network errors")
@@ -71,7 +74,7 @@ async def http_sender(args: argparse.Namespace) -> AsyncIterator[Send]:
     async with httpx.AsyncClient(
         base_url=args.server, timeout=TIMEOUT, limits=limits, headers=headers
     ) as client:
-        yield lambda clock, data, final: put(client, args.job, clock, data, final, args.retries)
+        yield lambda clock, data, final: put(client, args.job, clock, data, final, args.retries, args.private)
 
 
 @asynccontextmanager
@@ -81,7 +84,7 @@ async def amqp_sender(args: argparse.Namespace) -> AsyncIterator[Send]:
 
     publisher = await ChunkPublisher.connect(BusSettings(bus=args.bus))
     try:
-        yield lambda clock, data, final: publisher.publish(args.job, clock, data, final)
+        yield lambda clock, data, final: publisher.publish(args.job, clock, data, final, private=args.private)
     finally:
         await publisher.close()
 
@@ -118,10 +121,16 @@ async def push(args: argparse.Namespace, stream: BinaryIO, total: int | None) ->
 
 
 async def put(
-    client: httpx.AsyncClient, job_id: str, clock: int, data: bytes, final: bool, attempts: int
+    client: httpx.AsyncClient,
+    job_id: str,
+    clock: int,
+    data: bytes,
+    final: bool,
+    attempts: int,
+    private: bool = False,
 ) -> None:
     url = f"/v1/jobs/{job_id}/chunks/{clock}"
-    params = {"final": "true"} if final else None
+    params = {**({"final": "true"} if final else {}), **({"private": "true"} if private else {})} or None
     async for attempt in retrying(attempts):
         with attempt:
             response = await client.put(url, content=data, params=params)
