@@ -195,3 +195,39 @@ def test_a_live_tail_of_chunks_arriving_out_of_order_is_the_masked_log(
     shown = b"".join(f.data for f in frames)
     for secret in secrets:  # no secret survives, unless the masks themselves spell it
         assert secret not in re.sub(rb"\*\*\*", b"\x00", shown)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=logs_with_secrets(), seed=st.integers(0, 2**32), cut=st.integers(0, 60))
+def test_a_running_log_shows_a_prefix_of_the_masked_log_that_offset_reads_complete(
+    case: tuple[bytes, list[bytes]], seed: int, cut: int
+) -> None:
+    """While the job runs, a download never shows bytes that could still turn into `***`: what it
+    shows is a prefix of the final masked log, and `?offset=` from there gives exactly the rest."""
+    log, secrets = case
+    reference = naive_mask(log, secrets)
+    pieces = cuts(log, seed)
+    running = cut % len(pieces)  # clocks 0..running-1 are stored, the final one is not
+
+    async def scenario(directory: str) -> None:
+        store = SQLiteStore(Path(directory) / "db.sqlite")
+        app = build_app(Settings({"store": "sqlite:///unused"}), store, MemoryBus())
+        transport = httpx.ASGITransport(app=app)
+        try:
+            await store.add_secrets("job", secrets)
+            chunks = [Chunk.create("job", c, p, final=c == len(pieces) - 1) for c, p in enumerate(pieces)]
+            await store.put_chunks(chunks[:running])
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as api:
+                early = await api.get("/v1/jobs/job/log") if running else None
+                shown = early.content if early is not None else b""
+                assert reference.startswith(shown)
+                if early is not None:
+                    assert early.headers["log-next-offset"] == str(len(shown))
+                await store.put_chunks(chunks[running:])
+                rest = await api.get("/v1/jobs/job/log", params={"offset": len(shown)})
+                assert shown + rest.content == reference
+        finally:
+            await store.close()
+
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(asyncio.wait_for(scenario(directory), 30))
