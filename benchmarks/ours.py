@@ -83,6 +83,8 @@ async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, float]
         "stored_chunks_per_s": stored / seconds,
         "stored_mb_per_s": stored * jobs[0].chunk_bytes / seconds / 1e6,
         "backlog_chunks": max(0.0, run.sent - stored),
+        "publish_errors": run.errors,  # jobs that stopped: a confirm not received within 5 s
         "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
+        "stored_p95_ms": bucket_quantile(buckets, 95) * 1000,
         "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
     }

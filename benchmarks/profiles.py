@@ -20,7 +20,8 @@ class Profile:
     real_ingesters: int
     viewers_per_job: int
     baseline_real_seconds: float
-    # the live-jobs curve: short windows at the realistic pace
+    # the live-jobs curve: short windows at the realistic pace, without viewers; the point with
+    # real_jobs jobs is our publish -> stored latency under the baselines' conditions
     live_points: tuple[int, ...]
     live_window_s: float
     live_ingesters: int
