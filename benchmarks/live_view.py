@@ -9,16 +9,19 @@ deployment is left running: downloads and compaction (archive_phase) use the sam
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
 from benchmarks.fleet import PACE_S, JobLog, run_fleet
-from benchmarks.processes import Role
-from benchmarks.quantiles import bucket_quantile, percentile
-from benchmarks.sysinfo import rss_mib
+from benchmarks.processes import Role, metric_value
+from benchmarks.quantiles import bucket_quantile, histogram_quantile, percentile
+from benchmarks.sysinfo import cpu_seconds, machine_ticks, rss_mib
 from benchmarks.viewer import Watched, watch
 from logstore.bus.publisher import ChunkPublisher
+
+STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"
 
 
 def _gauge(text: str, name: str) -> float:
@@ -57,13 +60,24 @@ async def live_view(
         sent[(job_id, clock)] = sent_at
         await publisher.publish(job_id, clock, data, final, sent_at)
 
+    processes = {"stream": [streamer.process.pid], "ingest": [r.process.pid for r in deployment.ingesters]}
+    processes["bench"] = [os.getpid()]
+    cpu_before = {name: sum(cpu_seconds(p) for p in pids) for name, pids in processes.items()}
+    ticks_before, started = machine_ticks(), time.monotonic()
     try:
         run = await run_fleet(jobs, sink, PACE_S)
     finally:
         await publisher.close()
     seen: list[Watched] = await asyncio.wait_for(asyncio.gather(*viewers), ctx.profile.real_seconds + 120)
+    seconds = time.monotonic() - started
+    ticks_after = machine_ticks()
+    cpu = {
+        f"cpu_share_{name}": (sum(cpu_seconds(p) for p in pids) - cpu_before[name]) / seconds
+        for name, pids in processes.items()
+    }
     rss_end = rss_mib(streamer.process.pid)
     buckets = await deployment.stored_latency_buckets()
+    page = await asyncio.to_thread(streamer.metrics)
     sources = {job.job_id: job.source for job in jobs}
     exact = sum(1 for watched in seen if bytes(watched.data) == sources[watched.job_id])
     to_viewer = [at - sent[(w.job_id, clock)] for w in seen for clock, at in w.arrivals]
@@ -87,6 +101,15 @@ async def live_view(
         "first_line_p50_ms": percentile(first_line, 50) * 1000,
         "first_line_p95_ms": percentile(first_line, 95) * 1000,
         "first_line_max_ms": max(first_line) * 1000,
+        "stored_to_socket_p50_ms": histogram_quantile(page, STORED_TO_SENT, 50) * 1000,
+        "stored_to_socket_p99_ms": histogram_quantile(page, STORED_TO_SENT, 99) * 1000,
+        "streamer_store_reads": metric_value(page, "logstore_stream_store_reads_total"),
+        "streamer_viewer_lags": metric_value(page, "logstore_stream_viewer_lag_total"),
+        # CPU used over the run, in cores (1.0 = one core busy all the time)
+        **cpu,
+        "cpu_share_machine": (ticks_after[0] - ticks_before[0])
+        / max(1, ticks_after[1] - ticks_before[1])
+        * (os.cpu_count() or 1),
         "streamer_rss_mib_connected": rss_connected,
         "streamer_rss_mib_end": rss_end,
         "streamer_kib_per_viewer": max(0.0, rss_connected - deployment_baseline_rss(deployment))

@@ -86,6 +86,15 @@ def ours_tables(results: dict[str, Any]) -> list[str]:
         "",
         "| figure | value |",
         "|---|---|",
+        "| stored -> viewer socket (streamer's histogram) p50 / p99 | "
+        f"{real['stored_to_socket_p50_ms']:.1f} / "
+        f"{real['stored_to_socket_p99_ms']:.1f} ms |",
+        f"| streamer store catch-ups / viewer mailbox overflows | {real['streamer_store_reads']:,.0f} / "
+        f"{real['streamer_viewer_lags']:,.0f} |",
+        f"| CPU used during the run, cores (of {results['machine']['cpus']}) | "
+        f"machine {real['cpu_share_machine']:.2f}: "
+        f"ingesters {real['cpu_share_ingest']:.2f}, streamer {real['cpu_share_stream']:.2f}, "
+        f"benchmark (publisher + viewers) {real['cpu_share_bench']:.2f}, the rest servers and other work |",
         f"| streamer connections (viewers connected) | {real['viewers_connected']:.0f} |",
         f"| streamer RSS with every viewer connected / at the end | "
         f"{real['streamer_rss_mib_connected']:.0f} / "

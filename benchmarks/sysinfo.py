@@ -61,3 +61,16 @@ def _cassandra_version() -> str:
     cache = Path(__file__).resolve().parent.parent / ".cache"
     names = sorted(p.name for p in cache.glob("cassandra-*") if p.is_dir()) if cache.is_dir() else []
     return names[-1].removeprefix("cassandra-") if names else "unknown"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
