@@ -55,27 +55,40 @@ def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: Str
         except InvalidInput as exc:
             await _close(websocket, close_codes.BAD_REQUEST, str(exc))
             return
-        try:
-            verdict, protection = await access.check(websocket, job_id)
-        except StoreUnavailable:
-            await _close(websocket, close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect later")
-            return
-        if verdict is not Verdict.ALLOWED:
-            await _close(websocket, CLOSE_CODES[verdict], REFUSALS[verdict])
-            return
+        # Counted before anything is awaited: connections from one client are admitted in the
+        # order they were accepted, and a flood never reaches the store.
         client = websocket.client.host if websocket.client else "?"
         if not limits.admit(client):
             await _close(websocket, close_codes.TOO_MANY, "too many viewers, try again later")
             return
         try:
-            plain = Tail(store, hub, job_id, from_clock)
-            tail = MaskedTail(plain, protection.secrets) if protection.secrets else plain
-            code, reason = await _serve(websocket, tail, settings.send_timeout_s)
+            code, reason = await _authorized_tail(websocket, store, hub, access, job_id, from_clock, settings)
         finally:
             limits.release(client)
         await _close(websocket, code, reason)
 
     return router
+
+
+async def _authorized_tail(
+    websocket: WebSocket,
+    store: LogStore,
+    hub: LiveHub,
+    access: ReadAccess,
+    job_id: str,
+    from_clock: int,
+    settings: StreamSettings,
+) -> tuple[int, str]:
+    """The close code and reason: a refusal, or how the (masked, for a job with secrets) tail ended."""
+    try:
+        verdict, protection = await access.check(websocket, job_id)
+    except StoreUnavailable:
+        return close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect later"
+    if verdict is not Verdict.ALLOWED:
+        return CLOSE_CODES[verdict], REFUSALS[verdict]
+    plain = Tail(store, hub, job_id, from_clock)
+    tail = MaskedTail(plain, protection.secrets) if protection.secrets else plain
+    return await _serve(websocket, tail, settings.send_timeout_s)
 
 
 async def _serve(websocket: WebSocket, tail: TailLike, send_timeout_s: float) -> tuple[int, str]:
