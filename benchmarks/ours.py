@@ -53,7 +53,7 @@ async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
     }
 
 
-async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, float]:
+async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, object]:
     """`live_jobs` jobs at one chunk per 500 ms for a window; what was offered, published, stored
     within the window, the backlog left at its end, and publish -> stored latency of the window."""
     window = ctx.profile.live_window_s
@@ -87,4 +87,5 @@ async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, float]
         "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
         "stored_p95_ms": bucket_quantile(buckets, 95) * 1000,
         "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
+        "stored_buckets": sorted([bound, count] for bound, count in buckets.items() if bound != float("inf")),
     }

@@ -29,14 +29,21 @@ def throughput(results: dict[str, Any], path: Path) -> None:
     axes.set_ylabel("sustained chunks/s (1.6 KB chunks)")
     axes.set_xticks([r["ingesters"] for r in rows])
     axes.set_title("Sustained ingest against ingesters, with the baselines")
-    axes.legend(fontsize=8)
+    axes.set_ylim(bottom=0)
+    axes.legend(fontsize=7, loc="center right")
     axes.grid(alpha=0.3)
     _save(figure, path)
 
 
-def latency_cdf(samples: dict[str, list[float]], path: Path) -> None:
+def latency_cdf(results: dict[str, Any], samples: dict[str, list[float]], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    curves = {"ours_viewer": "logstore: publish -> viewer"} | {
+    jobs = results["ours"]["realistic"]["jobs"]
+    point = next(p for p in results["ours"]["live_jobs"] if p["live_jobs"] == jobs)
+    total = point["stored_buckets"][-1][1] if point["stored_buckets"] else 0
+    if total > 0:  # the ingesters' histogram: one point per bucket bound
+        bounds = [(bound * 1000, count / total) for bound, count in point["stored_buckets"]]
+        axes.plot(*zip(*bounds, strict=True), "ks-", lw=2, label=f"logstore: publish -> stored ({jobs} jobs)")
+    curves = {"ours_viewer": "logstore: publish -> viewer (with viewers, shared cores)"} | {
         key: f"{label}: publish -> stored" for key, label in LABELS.items()
     }
     for key, label in curves.items():
@@ -47,7 +54,7 @@ def latency_cdf(samples: dict[str, list[float]], path: Path) -> None:
     axes.set_xlabel("latency, ms (log scale)")
     axes.set_ylabel("share of chunks")
     axes.set_title("Latency CDF at the realistic pace (1.6 KB per job every 500 ms)")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=7, loc="lower right")
     axes.grid(alpha=0.3, which="both")
     _save(figure, path)
 
@@ -98,7 +105,7 @@ def write_all(results: dict[str, Any], samples: dict[str, list[float]], folder: 
         folder / "live-jobs.png",
     ]
     throughput(results, paths[0])
-    latency_cdf(samples, paths[1])
+    latency_cdf(results, samples, paths[1])
     compaction_ratio(results, paths[2])
     live_jobs(results, paths[3])
     return paths
