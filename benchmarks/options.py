@@ -13,6 +13,10 @@ RESULTS = Path(__file__).resolve().parent.parent / "results" / "bench"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="run sizes")
+    for name in sorted(PROFILES):
+        parser.add_argument(
+            f"--{name}", action="store_const", dest="profile", const=name, help=f"--profile {name}"
+        )
     parser.add_argument("--results", type=Path, default=RESULTS, help="output folder")
     parser.add_argument("--store", default=STORE_URL, help="Cassandra URL (a keyspace for benchmarks)")
     parser.add_argument("--amqp", default=AMQP_URL, help="RabbitMQ URL")
