@@ -21,10 +21,10 @@ from benchmarks.corpus import corpus_files
 from benchmarks.processes import Role
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
-from logstore.errors import BusUnavailable
 from tests.faults.follower import Followed, follow
 
 CHUNK_BYTES = 1600
+PUBLISH_WAIT_S = 10.0
 
 
 @dataclass
@@ -61,6 +61,7 @@ class Fleet:
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
     _texts: list[bytes] = field(default_factory=list)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
+    _reconnecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- processes ------------------------------------------------------------------------------
 
@@ -107,22 +108,36 @@ class Fleet:
         return job
 
     async def _publish_confirmed(self, publisher: list[ChunkPublisher], job: SentJob, clock: int) -> None:
-        """Publish until the broker confirms (a worker never drops a chunk), reconnecting if needed."""
+        """Publish until the broker confirms (a worker never drops a chunk), reconnecting if needed.
+        Any failure counts, including a publish that neither confirms nor fails within 10 s."""
         failures = 0
         while True:
+            current = publisher[0]
             try:
                 final = clock == len(job.pieces) - 1
-                await publisher[0].publish(job.job_id, clock, job.pieces[clock], final, time.time())
+                sending = current.publish(job.job_id, clock, job.pieces[clock], final, time.time())
+                await asyncio.wait_for(sending, PUBLISH_WAIT_S)
                 job.confirmed_at.append(time.monotonic())
                 job.confirmed = clock + 1
                 return
-            except BusUnavailable:
+            except Exception:  # BusUnavailable, a timeout, a channel in a bad state: retry
                 failures += 1
                 self.publish_retries += 1
                 await asyncio.sleep(min(2.0, 0.1 * 2**failures) * (0.5 + self._rng.random()))
                 if failures % 5 == 0:  # the connection itself may be gone for good: a new one
-                    with contextlib.suppress(BusUnavailable):
-                        publisher[0] = await ChunkPublisher.connect(self.bus)
+                    await self._reconnect(publisher, current)
+
+    async def _reconnect(self, publisher: list[ChunkPublisher], broken: ChunkPublisher) -> None:
+        """Replace `broken` with a new connection, once, however many slots saw it fail."""
+        async with self._reconnecting:
+            if publisher[0] is not broken:
+                return  # another slot already replaced it
+            try:
+                publisher[0] = await asyncio.wait_for(ChunkPublisher.connect(self.bus), PUBLISH_WAIT_S)
+            except Exception:  # still down: keep the old one (it reconnects by itself too)
+                return
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(broken.close(), 5)
 
     async def _slot(self, publisher: list[ChunkPublisher]) -> None:
         while not self._stopping:
