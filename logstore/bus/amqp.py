@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import aio_pika
 from aio_pika.abc import (
@@ -29,9 +29,25 @@ from logstore.config import BusSettings
 from logstore.errors import BusUnavailable
 
 log = logging.getLogger("logstore.bus")
+T = TypeVar("T")
 
 PUBLISH_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
+
+
+async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
+    """Await for at most `seconds`, even when the awaited call ignores cancellation.
+
+    A robust channel caught mid-reconnect can hold a publish past its own `timeout` and swallow
+    the cancel that `asyncio.wait_for` sends, which then waits with it, for ever. Here the caller
+    gets TimeoutError on time; the straggler is cancelled and left to finish in the background."""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "not retrieved"
+        raise TimeoutError(f"{what}: no answer within {seconds} s")
+    return task.result()
 
 
 async def connect(url: str) -> AbstractRobustConnection:
@@ -114,9 +130,10 @@ class AmqpBus(Bus):
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             )
             # not mandatory: a job nobody watches has no queue bound, and the broker's returns cost
-            await self._live.publish(
+            sending = self._live.publish(
                 message, routing_key=announcement.job_id, mandatory=False, timeout=PUBLISH_TIMEOUT_S
             )
+            await within(sending, PUBLISH_TIMEOUT_S + 1, "announcement")
         except Exception as exc:
             log.warning("announcement lost: %s", exc, extra={"job_id": announcement.job_id})
 
@@ -128,7 +145,8 @@ class AmqpBus(Bus):
         try:
             channel = await self.channel()
             message = aio_pika.Message(body, headers=headers, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-            await channel.default_exchange.publish(message, routing_key=queue, timeout=PUBLISH_TIMEOUT_S)
+            sending = channel.default_exchange.publish(message, routing_key=queue, timeout=PUBLISH_TIMEOUT_S)
+            await within(sending, PUBLISH_TIMEOUT_S + 1, f"publish to {queue}")
         except (TimeoutError, OSError, aio_pika.exceptions.AMQPError, RuntimeError) as exc:
             raise BusUnavailable(f"rabbitmq did not confirm a message to {queue}: {exc}") from exc
 

@@ -10,7 +10,7 @@ import aio_pika
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
 
 from logstore.bus import topology
-from logstore.bus.amqp import PUBLISH_TIMEOUT_S, connect
+from logstore.bus.amqp import PUBLISH_TIMEOUT_S, connect, within
 from logstore.bus.messages import chunk_headers
 from logstore.config import BusSettings
 from logstore.errors import BusUnavailable
@@ -45,7 +45,10 @@ class ChunkPublisher:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         try:
-            await self._exchange.publish(message, routing_key="", mandatory=True, timeout=PUBLISH_TIMEOUT_S)
+            sending = self._exchange.publish(
+                message, routing_key="", mandatory=True, timeout=PUBLISH_TIMEOUT_S
+            )
+            await within(sending, PUBLISH_TIMEOUT_S + 1, f"chunk {job_id}/{clock}")
         except (OSError, TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as exc:
             raise BusUnavailable(f"chunk {job_id}/{clock} not confirmed: {exc}") from exc
 

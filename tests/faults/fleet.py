@@ -19,6 +19,7 @@ import httpx
 
 from benchmarks.corpus import corpus_files
 from benchmarks.processes import Role
+from logstore.bus.amqp import within
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from tests.faults.follower import Followed, follow
@@ -116,7 +117,7 @@ class Fleet:
             try:
                 final = clock == len(job.pieces) - 1
                 sending = current.publish(job.job_id, clock, job.pieces[clock], final, time.time())
-                await asyncio.wait_for(sending, PUBLISH_WAIT_S)
+                await within(sending, PUBLISH_WAIT_S, "publish")
                 job.confirmed_at.append(time.monotonic())
                 job.confirmed = clock + 1
                 return
@@ -133,11 +134,11 @@ class Fleet:
             if publisher[0] is not broken:
                 return  # another slot already replaced it
             try:
-                publisher[0] = await asyncio.wait_for(ChunkPublisher.connect(self.bus), PUBLISH_WAIT_S)
+                publisher[0] = await within(ChunkPublisher.connect(self.bus), PUBLISH_WAIT_S, "connect")
             except Exception:  # still down: keep the old one (it reconnects by itself too)
                 return
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(broken.close(), 5)
+                await within(broken.close(), 5, "close")
 
     async def _slot(self, publisher: list[ChunkPublisher]) -> None:
         while not self._stopping:
@@ -158,9 +159,9 @@ class Fleet:
     async def finish_load(self, within_s: float = 300) -> None:
         """Let every running job send the rest of its log; wait until all viewers saw the end."""
         self._stopping = True
-        await asyncio.wait_for(asyncio.gather(*self._workers), within_s)
+        await within(asyncio.gather(*self._workers), within_s, "workers finishing")
         viewers = [job.viewer for job in self.jobs if job.viewer is not None]
-        await asyncio.wait_for(asyncio.gather(*viewers), within_s)
+        await within(asyncio.gather(*viewers), within_s, "viewers ending")
         await self._publisher[0].close()
 
     # --- observation -------------------------------------------------------------------------------
