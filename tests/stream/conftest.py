@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from logstore.bus.memory import MemoryBus
 from logstore.cli.app import build_app
 from logstore.config import Settings
 from logstore.store import LogStore
+
+# Debian's Chromium, driven by Playwright (never `playwright install`: no downloads here)
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 WRITE, READ, ADMIN = "write-token-1234", "read-token-5678", "admin-token-9012"
 SIGNING_KEY = "signing-key-0123456789abcdef"
@@ -31,3 +41,13 @@ async def secured(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://logstore"
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        await browser.close()

@@ -4,41 +4,24 @@ Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from benchmarks.corpus import CORPUS
 from benchmarks.processes import serving
 from tests.servers import require_cassandra
+from tests.stream.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving(require_cassandra(), tmp_path_factory.mktemp("viewer")) as base:
         yield base
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def put_all(base: str, job_id: str, data: bytes, size: int, final: bool = True) -> None:

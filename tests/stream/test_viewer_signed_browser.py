@@ -5,16 +5,15 @@ is 404."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from benchmarks.processes import serving
-from tests.stream.conftest import ADMIN, SIGNING_KEY, WRITE
-from tests.stream.test_viewer_browser import ARTIFACTS, CHROMIUM, FLAGS
+from tests.stream.conftest import ADMIN, ARTIFACTS, SIGNING_KEY, WRITE
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,16 +30,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     flags = ["--write-token", WRITE, "--admin-token", ADMIN, "--url-signing-key", SIGNING_KEY]
     with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *flags) as base:
         yield base
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
