@@ -24,17 +24,10 @@ from logstore.bus.publisher import ChunkPublisher
 STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"
 
 
-def _gauge(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
 async def _all_connected(streamer: Role, count: int, timeout_s: float = 120) -> float:
     deadline = time.monotonic() + timeout_s
     while True:
-        connected = _gauge(await asyncio.to_thread(streamer.metrics), "logstore_stream_viewers")
+        connected = metric_value(await asyncio.to_thread(streamer.metrics), "logstore_stream_viewers")
         if connected >= count or time.monotonic() > deadline:
             return connected
         await asyncio.sleep(0.2)

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.processes import Role
+from benchmarks.processes import Role, metric_value
 from benchmarks.quantiles import histogram_quantile, percentile
 from benchmarks.viewer import watch
 from benchmarks.workload import make_jobs
@@ -61,7 +61,7 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
             for _ in range(args.viewers_per_job)
         ]
         while True:
-            connected = _gauge(streamer.metrics(), "logstore_stream_viewers")
+            connected = metric_value(streamer.metrics(), "logstore_stream_viewers")
             if connected >= len(viewers):
                 break
             await asyncio.sleep(0.2)
@@ -103,13 +103,6 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
         "streamer_rss_mib_connected": rss_connected,
         "streamer_rss_mib_end": rss_end,
     }
-
-
-def _gauge(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
 
 
 def report(row: dict[str, float]) -> str:

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.corpus import corpus_files
+from benchmarks.fleet import JobLog, corpus_texts
 from benchmarks.processes import Role
 from logstore.bus.amqp import within
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from tests.faults.follower import Followed, follow
 
-CHUNK_BYTES = 1600
 PUBLISH_WAIT_S = 10.0
 
 
@@ -60,7 +59,6 @@ class Fleet:
     publish_retries: int = 0
     _stopping: bool = False
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
-    _texts: list[bytes] = field(default_factory=list)
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
     _reconnecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -97,14 +95,11 @@ class Fleet:
     # --- load -------------------------------------------------------------------------------------
 
     def _new_job(self) -> SentJob:
-        if not self._texts:
-            self._texts = [p.read_bytes() for p in corpus_files() if p.stat().st_size > 4000]
-        text = self._texts[len(self.jobs) % len(self._texts)]
-        need = CHUNK_BYTES * self._rng.randint(self.chunks_per_job // 4, self.chunks_per_job)
-        offset = self._rng.randrange(len(text))
-        stream = (text[offset:] + text * (need // len(text) + 2))[:need]
-        pieces = [stream[i : i + CHUNK_BYTES] for i in range(0, need, CHUNK_BYTES)]
-        job = SentJob(f"{self.prefix}-{len(self.jobs):04d}", pieces)
+        """The next job: a corpus log (benchmarks.fleet.JobLog) of a random length in chunks."""
+        index = len(self.jobs)
+        chunks = self._rng.randint(self.chunks_per_job // 4, self.chunks_per_job)
+        log = JobLog(f"{self.prefix}-{index:04d}", index % len(corpus_texts()), chunks)
+        job = SentJob(log.job_id, [log.piece(clock) for clock in range(chunks)])
         self.jobs.append(job)
         return job
 

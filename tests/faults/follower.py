@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import struct
 import time
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
 
-from benchmarks.viewer import tail_url
-
-CLOCK = struct.Struct(">Q")
+from benchmarks.viewer import CLOCK, tail_url
 
 
 @dataclass

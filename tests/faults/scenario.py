@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from benchmarks.fleet import CHUNK_BYTES
 from tests.faults.faults import Fault
-from tests.faults.fleet import CHUNK_BYTES, Fleet
+from tests.faults.fleet import Fleet
 
 RECOVERY_LIMIT_S = 10.0
 WARM_UP_S = 6.0
