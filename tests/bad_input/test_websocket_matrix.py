@@ -94,10 +94,14 @@ async def test_too_many_tails_from_one_client_is_4429(server: str, good_job: str
     await assert_good_viewer_intact(server, good_job)
 
 
-async def test_text_and_binary_frames_from_a_viewer_are_ignored(server: str, good_job: str) -> None:
-    async with connect(tail_url(server, good_job, 0)) as ws:
+async def test_text_and_binary_frames_from_a_viewer_are_ignored(server: str, job_id: str) -> None:
+    # the job is still running while the viewer sends, so the server cannot have closed yet
+    for clock, piece in enumerate(LOG[:-1]):
+        await put(f"{server}/v1/jobs/{job_id}/chunks/{clock}", piece)
+    async with connect(tail_url(server, job_id, 0)) as ws:
         await ws.send("{not json")
         await ws.send(b"\x00" * 10_000)
+        await put(f"{server}/v1/jobs/{job_id}/chunks/{len(LOG) - 1}?final=true", LOG[-1])
         frames = [await ws.recv() for _ in range(len(LOG) + 1)]
     assert b"".join(f[8:] for f in frames if isinstance(f, bytes)) == b"".join(LOG)
 
