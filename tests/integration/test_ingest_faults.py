@@ -80,8 +80,9 @@ async def test_poison_messages_are_dead_lettered_with_their_reason(
         (b"space in id", {"job_id": "bad id", "clock": 0}, "invalid_job_id"),
         (b"long id", {"job_id": "a" * 129, "clock": 0}, "invalid_job_id"),
         (b"path in id", {"job_id": "../etc/passwd", "clock": 0}, "invalid_job_id"),
-        # (pamqp cannot encode -1 itself: a negative clock of another size stands in)
-        (b"negative clock", {"job_id": f"{job_id}-p5", "clock": -300}, "invalid_clock"),
+        # the message that once stopped all ingestion: pamqp 3 could not re-encode it to dead-letter it
+        (b"negative clock", {"job_id": f"{job_id}-p5", "clock": -3}, "invalid_clock"),
+        (b"wide negative clock", {"job_id": f"{job_id}-p7", "clock": -300}, "invalid_clock"),
         (b"x" * 1001, {"job_id": f"{job_id}-p6", "clock": 0}, "chunk_too_large"),
     ]
     half = len(items) // 2
