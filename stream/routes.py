@@ -11,6 +11,7 @@ from stream.access import ReadAccess
 from stream.fanout import LiveHub
 from stream.http import stream_router
 from stream.jobs_list import jobs_router
+from stream.search_http import search_router
 from stream.signed_urls import signed_url_router
 from stream.viewer import viewer_router
 from stream.ws import tail_router
@@ -20,6 +21,7 @@ def stream_routers(settings: Settings, store: LogStore, bus: Bus) -> list[APIRou
     access = ReadAccess(store, settings.auth)
     return [
         stream_router(store, access),
+        search_router(store, access),
         tail_router(store, LiveHub(bus), access, settings.stream),
         viewer_router(access),
         jobs_router(store, access),
