@@ -54,7 +54,10 @@ def compile_query(query: Query) -> Any:
     try:
         return re2.compile(pattern.encode(), options)
     except re2.error as exc:
-        message = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+        reason = exc.args[0] if exc.args else b""
+        message = (reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)).replace(
+            "(?m)", ""
+        )
         raise InvalidSearch(f"q is not a regex this search can run: {message}") from None
 
 
