@@ -16,6 +16,7 @@ for (const name of ["expires", "signature"]) if (query.get(name)) credentials.se
 const carried = credentials.toString();
 
 const model = new LogModel(AnsiState);
+const search = new LogSearch(model);
 let visible = []; // indices of shown lines
 let following = true;
 let scheduled = false;
@@ -50,11 +51,12 @@ function rowHtml(i) {
     cls += " fold-header" + (fold.open ? " open" : "");
   }
   if (location.hash === `#L${n}`) cls += " target";
-  return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${toggle}<span class="t">${line.html}</span></div>`;
+  return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${toggle}<span class="t">${search.highlight(i, line.html)}</span></div>`;
 }
 
 function render() {
   scheduled = false;
+  if (search.update()) showCount();
   if (dirtyVisible) recomputeVisible();
   const partial = model.partialHtml();
   const total = visible.length + (partial !== null ? 1 : 0);
@@ -71,6 +73,11 @@ function render() {
   status.textContent = `${model.lines.length} lines, ${model.bytes} bytes` + (ended ? " - finished" : " - live");
   status.dataset.state = ended ? "ended" : "live";
   status.dataset.lines = String(model.lines.length);
+  if (revealMatch) {
+    revealMatch = false;
+    const mark = rows.querySelector("mark.current");
+    if (mark) mark.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
 }
 
 function schedule(changedLines) {
@@ -109,15 +116,69 @@ function goToHash() {
   if (!match) return;
   const index = parseInt(match[1], 10) - 1;
   if (index >= model.lines.length) return; // not arrived yet: tried again as lines come
+  scrollToLine(index);
+  return true;
+}
+let hashPending = Boolean(location.hash);
+
+// Search: the box, Ctrl+F, Enter / Shift+Enter, the count; matches come from the model.
+const searchInput = document.getElementById("search-input");
+const searchCount = document.getElementById("search-count");
+let revealMatch = false;
+let typing = null;
+
+function showCount() {
+  const total = search.matches.length;
+  const current = search.current + 1;
+  searchCount.dataset.total = String(total);
+  searchCount.dataset.current = String(current);
+  searchCount.textContent = !search.query ? "" : total ? `${current} / ${total}` : "no matches";
+}
+
+// Show a line: open the folds around it and scroll it to a third of the height.
+function scrollToLine(index) {
   model.reveal(index);
   recomputeVisible();
   setFollowing(false);
   const row = visible.indexOf(index);
   scroller.scrollTop = Math.max(0, row * LINE_HEIGHT - scroller.clientHeight / 3);
   schedule(false);
-  return true;
 }
-let hashPending = Boolean(location.hash);
+
+function stepSearch(direction) {
+  if (search.query !== searchInput.value.toLowerCase()) runSearch();
+  const match = search.step(direction);
+  showCount();
+  if (match === null) return;
+  revealMatch = true;
+  scrollToLine(match.line);
+}
+
+function runSearch() {
+  clearTimeout(typing);
+  search.set(searchInput.value);
+  const top = visible[Math.floor(scroller.scrollTop / LINE_HEIGHT)] || 0;
+  search.seek(top); // as in a browser's find: the first match from what is in view on
+  if (search.matches.length) stepSearch(1);
+  showCount();
+  schedule(false);
+}
+
+searchInput.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(runSearch, 150); });
+searchInput.addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); stepSearch(event.shiftKey ? -1 : 1); }
+  if (event.key === "Escape") searchInput.blur();
+});
+document.getElementById("search").addEventListener("submit", (event) => event.preventDefault());
+document.getElementById("search-next").addEventListener("click", () => stepSearch(1));
+document.getElementById("search-prev").addEventListener("click", () => stepSearch(-1));
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "f") {
+    event.preventDefault(); // the browser's find sees only the lines in the DOM
+    searchInput.focus();
+    searchInput.select();
+  }
+});
 window.addEventListener("hashchange", () => { hashPending = !goToHash(); });
 
 function connect() {
