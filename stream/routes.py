@@ -8,6 +8,7 @@ from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
 from stream.access import ReadAccess
+from stream.error_rules import error_rules_router, load_rules
 from stream.fanout import LiveHub
 from stream.http import stream_router
 from stream.jobs_list import jobs_router
@@ -26,4 +27,5 @@ def stream_routers(settings: Settings, store: LogStore, bus: Bus) -> list[APIRou
         viewer_router(access),
         jobs_router(store, access),
         signed_url_router(access, settings.auth),
+        error_rules_router(load_rules(settings.stream.error_patterns)),
     ]

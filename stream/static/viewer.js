@@ -51,6 +51,7 @@ function rowHtml(i) {
     cls += " fold-header" + (fold.open ? " open" : "");
   }
   if (location.hash === `#L${n}`) cls += " target";
+  if (i === failureLine) cls += " failure";
   return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${toggle}<span class="t">${search.highlight(i, line.html)}</span></div>`;
 }
 
@@ -172,6 +173,23 @@ searchInput.addEventListener("keydown", (event) => {
 document.getElementById("search").addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("search-next").addEventListener("click", () => stepSearch(1));
 document.getElementById("search-prev").addEventListener("click", () => stepSearch(-1));
+// Jump to the first error: the rules come from the server, a platform team may extend them.
+const jumpButton = document.getElementById("jump-error");
+let failureLine = -1;
+let errorRules = null;
+fetch("/v1/error-rules").then((response) => response.json()).then((rules) => {
+  errorRules = compileRules(rules);
+  jumpButton.dataset.ready = "true";
+});
+jumpButton.addEventListener("click", () => {
+  if (errorRules === null) return;
+  failureLine = findFailure(model.lines, errorRules);
+  jumpButton.dataset.found = failureLine === -1 ? "none" : String(failureLine + 1);
+  jumpButton.textContent = failureLine === -1 ? "No error found" : "First error";
+  if (failureLine !== -1) scrollToLine(failureLine);
+  schedule(false);
+});
+
 document.addEventListener("keydown", (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "f") {
     event.preventDefault(); // the browser's find sees only the lines in the DOM

@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from benchmarks.corpus import corpus_files
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.config import CompactSettings
 from logstore.store import LogStore
 
-CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 QUERIES = [  # (API parameters, grep flags)
     ({"q": "error"}, ["-F", "error"]),
     ({"q": "Error", "case": "insensitive"}, ["-i", "-F", "Error"]),
@@ -29,8 +29,7 @@ QUERIES = [  # (API parameters, grep flags)
 
 
 def corpus_log() -> bytes:
-    files = sorted(path for path in CORPUS.rglob("*") if path.is_file() and path.parent != CORPUS)
-    return b"".join(path.read_bytes() for path in files if path.name not in ("LICENSE", "SOURCE.txt"))
+    return b"".join(path.read_bytes() for path in corpus_files())
 
 
 def grep(path: Path, flags: list[str]) -> list[tuple[int, int]]:
