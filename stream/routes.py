@@ -14,6 +14,7 @@ from stream.http import stream_router
 from stream.jobs_list import jobs_router
 from stream.search_http import search_router
 from stream.signed_urls import signed_url_router
+from stream.times_http import times_router
 from stream.viewer import viewer_router
 from stream.ws import tail_router
 
@@ -23,6 +24,7 @@ def stream_routers(settings: Settings, store: LogStore, bus: Bus) -> list[APIRou
     return [
         stream_router(store, access),
         search_router(store, access),
+        times_router(store, access),
         tail_router(store, LiveHub(bus), access, settings.stream),
         viewer_router(access),
         jobs_router(store, access),
