@@ -52,7 +52,8 @@ function rowHtml(i) {
   }
   if (location.hash === `#L${n}`) cls += " target";
   if (i === failureLine) cls += " failure";
-  return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${toggle}<span class="t">${search.highlight(i, line.html)}</span></div>`;
+  const [stamp, duration] = showTimes ? timeHtml(i) : ["", ""];
+  return `<div class="${cls}" id="L${n}" style="top:${0}px"><a class="ln" href="#L${n}">${n}</a>${stamp}${toggle}<span class="t">${search.highlight(i, line.html)}</span>${duration}</div>`;
 }
 
 function render() {
@@ -173,6 +174,46 @@ searchInput.addEventListener("keydown", (event) => {
 document.getElementById("search").addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("search-next").addEventListener("click", () => stepSearch(1));
 document.getElementById("search-prev").addEventListener("click", () => stepSearch(-1));
+// Times: when the chunk that completed each line was stored (GET /v1/jobs/{id}/times, by clock),
+// and how long each fold took, from its header's time to its last line's.
+const timesButton = document.getElementById("times");
+let showTimes = false;
+let times = [];
+let timesTimer = null;
+
+const timeOf = (i) => { const clock = model.lines[i].clock; return clock === undefined ? null : times[clock] ?? null; };
+const formatSpan = (s) => s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+
+function timeHtml(i) {
+  const at = timeOf(i);
+  const stamp = at === null ? `<span class="ts"></span>`
+    : `<span class="ts" title="${new Date(at * 1000).toISOString()}">${new Date(at * 1000).toISOString().slice(11, 19)}</span>`;
+  const line = model.lines[i];
+  if (line.fold === -1) return [stamp, ""];
+  const fold = model.folds[line.fold];
+  const last = timeOf(fold.end === null ? model.lines.length - 1 : fold.end);
+  const duration = at === null || last === null ? "" : `<span class="dur">${formatSpan(Math.max(0, last - at))}</span>`;
+  return [stamp, duration];
+}
+
+async function loadTimes() {
+  const response = await fetch(`/v1/jobs/${encodeURIComponent(jobId)}/times` + (carried ? `?${carried}` : ""));
+  if (response.ok) times = (await response.json()).times;
+  timesButton.dataset.loaded = String(times.length);
+  schedule(false);
+}
+
+timesButton.addEventListener("click", async () => {
+  showTimes = !showTimes;
+  timesButton.setAttribute("aria-pressed", String(showTimes));
+  clearInterval(timesTimer);
+  if (showTimes) {
+    await loadTimes();
+    timesTimer = setInterval(() => { if (!ended || times.length < nextClock) loadTimes(); }, 3000);
+  }
+  schedule(false);
+});
+
 // Jump to the first error: the rules come from the server, a platform team may extend them.
 const jumpButton = document.getElementById("jump-error");
 let failureLine = -1;
@@ -219,6 +260,7 @@ function connect() {
     retries = 0;
     const before = model.lines.length;
     model.push(new Uint8Array(event.data, 8));
+    for (let i = before; i < model.lines.length; i++) model.lines[i].clock = clock; // completed by this chunk
     schedule(model.lines.length !== before);
     if (hashPending) hashPending = !goToHash();
   };
