@@ -32,7 +32,10 @@ from stream.search import LineScanner, Position, compile_query
 from stream.search import Query as SearchQuery
 
 MEDIA_TYPE = "application/jsonl; charset=utf-8"
-DECODE_AHEAD = 4  # archive segments decompressed in threads ahead of the scan
+# Archive segments decompressed in threads ahead of the scan. Measured on this 2-core machine (100
+# MiB archive, in-process): 0.134 s inline, 0.141 s with 2 ahead, 0.155 s with 8: no speed-up from
+# parallel decoding here, but the decompression leaves the event loop free for other requests.
+DECODE_AHEAD = 2
 TIME_BUDGET_S = 20.0  # one page never scans for longer: it ends with a cursor instead
 
 log = logging.getLogger(__name__)
