@@ -16,6 +16,8 @@
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
     ├── BusUnavailable            the broker could not take a message now; retry later
+    ├── HandlerFailed             a message whose handling kept failing for a reason no rule
+    │                             foresaw (a bug): dead-lettered after a bounded number of tries
     └── ConfigError               configuration that cannot work, with a message a person can act on
 
 Errors are mapped to HTTP statuses, close codes and dead-letter reasons only at the edges
@@ -87,6 +89,10 @@ class StoreUnavailable(LogstoreError):
 
 class BusUnavailable(LogstoreError):
     reason = "bus_unavailable"
+
+
+class HandlerFailed(LogstoreError):
+    reason = "handler_error"
 
 
 class ConfigError(LogstoreError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
 from logstore.store.archive import ArchiveInfo, SegmentRef, decompress
+from logstore.store.archive_read import dictionary_of
 from stream import metrics
 
 
@@ -118,16 +119,6 @@ async def _from_chunks(store: LogStore, view: LogView, first: int, last: int) ->
         expected += 1
         metrics.DOWNLOAD_BYTES.inc(len(piece))
         yield piece
-
-
-async def dictionary_of(store: LogStore, archive: ArchiveInfo) -> bytes | None:
-    """The zstd dictionary an archive was compressed with, or None for plain frames."""
-    if not archive.dictionary_id:
-        return None
-    dictionary = await store.get_dictionary(archive.dictionary_id)
-    if dictionary is None:
-        raise RuntimeError(f"zstd dictionary {archive.dictionary_id} is missing from the store")
-    return dictionary
 
 
 async def _from_archive(
