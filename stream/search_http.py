@@ -79,6 +79,7 @@ async def _nothing() -> AsyncIterator[bytes]:
 
 
 async def _lines(scanner: LineScanner, pieces: AsyncIterator[bytes], view: LogView) -> AsyncIterator[bytes]:
+    start = scanner.position
     began = time.monotonic()
     deadline = began + TIME_BUDGET_S
     found = 0
@@ -92,7 +93,7 @@ async def _lines(scanner: LineScanner, pieces: AsyncIterator[bytes], view: LogVi
         if scanner.full:
             stopped = "limit"
             break
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline and scanner.position != start:  # a next page always moves on
             stopped = "time"
             scanner.resume = scanner.position
             break

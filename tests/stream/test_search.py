@@ -218,3 +218,27 @@ async def test_a_backtracking_regex_runs_in_linear_time(app_client: httpx.AsyncC
     found, end = await search(app_client, job_id, q="(a+)+$", regex="true")
     assert [m["line"] for m in found] == [2]
     assert end["stopped"] is None
+
+
+async def test_a_page_out_of_time_ends_with_a_cursor_that_moves_on(
+    app_client: httpx.AsyncClient, job_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stream.search_http.TIME_BUDGET_S", 0.0)  # every page stops after a piece
+    long_line = b"compiling " + b"x" * 300 + b"\n"  # longer than a chunk: some pieces end no line
+    log = LOG + long_line * 3
+    await push(app_client, job_id, pieces_of(log, 200))
+    found, cursor, pages = [], None, 0
+    while True:
+        params: dict[str, object] = {"q": "compiling", "limit": 1000}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page, end = await search(app_client, job_id, **params)
+        found += page
+        pages += 1
+        cursor = end["next_cursor"]
+        if cursor is None:
+            assert end["stopped"] is None
+            break
+        assert end["stopped"] == "time"
+    assert pages > 10
+    assert summary(found) == expected(log, rb"compiling")
