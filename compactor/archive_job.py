@@ -132,11 +132,12 @@ class ArchiveJob:
                 compressed += len(segment.frame)
                 segments += 1
 
+        times = dict(await self.store.chunk_times(job_id))  # kept in the segments
         async for clock, data in self.store.read_chunks(job_id, 0, final_clock):
             digest.update(data)
             raw += len(data)
             chunks += 1
-            await keep(segmenter.add(clock, data))
+            await keep(segmenter.add(clock, data, times.get(clock)))
         await keep(segmenter.flush())
         if chunks != info.chunks:
             raise VerificationFailed(f"job {job_id}: assembled {chunks} chunks, expected {info.chunks}")

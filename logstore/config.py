@@ -136,6 +136,9 @@ class StreamSettings(BaseSettings):
     send_timeout_s: float = Field(
         30.0, gt=0, description="close a viewer whose socket takes no data this long"
     )
+    error_patterns: str | None = Field(
+        None, description="JSON file of extra rules for the viewer's jump to the first error"
+    )
 
 
 class CompactSettings(BaseSettings):

@@ -10,7 +10,9 @@
     │                             contradicts the job's final clock
     │   ├── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
     │   ├── InvalidSecrets        secret values that are not a bounded list of non-empty strings
-    │   └── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
+    │   ├── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
+    │   └── InvalidSearch         a search query that is empty, too long, not a valid regex, or a
+    │                             regex too large to run in bounded memory
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
     ├── BusUnavailable            the broker could not take a message now; retry later
@@ -71,6 +73,10 @@ class InvalidSecrets(InvalidInput):
 
 class InvalidJobSettings(InvalidInput):
     reason = "invalid_settings"
+
+
+class InvalidSearch(InvalidInput):
+    reason = "invalid_search"
 
 
 class JobNotFound(LogstoreError):

@@ -58,5 +58,14 @@ async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
     assert "AKIA" not in await page.locator("#log").inner_text()
     raw = await page.evaluate("fetch(document.getElementById('raw').href).then(r => r.text())")
     assert raw == "\x1b[32mdeploying\x1b[0m\naws configure set key ***\n***!\n"
+    # search sees the masked log only; times come through the signed URL too
+    await page.fill("#search-input", "AKIA")
+    await page.wait_for_selector("#search-count:has-text('no matches')")
+    await page.fill("#search-input", "***")
+    await page.wait_for_function("document.querySelector('#search-count').dataset.total === '2'")
+    await page.click("#times")
+    await page.wait_for_selector("#times[data-loaded='2']")
+    assert await page.locator(".line .ts").count() == 3
+    assert all(text.count(":") == 2 for text in await page.locator(".line .ts").all_inner_texts())
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer-signed-private.png"))
