@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import logging
 import time
+from collections.abc import Callable
 
 from compactor import metrics
 from compactor.job_locks import JobLocks
@@ -66,12 +67,19 @@ class ArchiveJob:
     """
 
     def __init__(
-        self, store: LogStore, settings: CompactSettings, owner: str, dictionary: bytes | None = None
+        self,
+        store: LogStore,
+        settings: CompactSettings,
+        owner: str,
+        dictionary: bytes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` gives the unix time against which idleness (`abandon_after_s`) is judged."""
         self.store = store
         self.settings = settings
         self.owner = owner
         self.dictionary = dictionary  # already kept in the store by the worker
+        self.clock = clock
         self._locks = JobLocks()
         self._attempts = itertools.count(1)
 
@@ -138,7 +146,7 @@ class ArchiveJob:
 
     def _idle(self, updated_at: float | None) -> bool:
         """No write for abandon_after_s: what is missing (chunks, or the final one) is not coming."""
-        return time.time() - (updated_at or 0.0) >= self.settings.abandon_after_s
+        return self.clock() - (updated_at or 0.0) >= self.settings.abandon_after_s
 
     async def _last_clock(self, job_id: str, info: JobInfo) -> int:
         """The final clock, or for a job abandoned without one the last clock it received."""
