@@ -22,3 +22,13 @@ def a_fresh_millisecond() -> float:
     while time.time() < boundary + 0.001:
         time.sleep(0.0005)  # two milliseconds at most
     return boundary + 0.0005
+
+
+class FakeClock:
+    """A clock that moves only when the test moves it (`clock.now += 0.5`)."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
