@@ -3,16 +3,44 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from benchmarks.processes import metric_value
 
 GENEROUS_S = 60.0  # a loaded 2-core machine running Cassandra, RabbitMQ and a browser at once
 
 
-async def eventually(condition: Callable[[], bool], within_s: float = GENEROUS_S) -> None:
-    """Return once `condition()` holds; fail if it still does not after `within_s` seconds."""
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]], within_s: float = GENEROUS_S, poll_s: float = 0.01
+) -> None:
+    """Return once `condition()` holds (it may be a coroutine function); fail if it still does not
+    after `within_s` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
-    while not condition():
+    while True:
+        held = condition()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
         if loop.time() > deadline:
             raise AssertionError(f"condition not reached within {within_s} s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(poll_s)
+
+
+async def metric(base: str, name: str) -> float:
+    """The sum of the samples of `name` on the /metrics page of the process at `base`."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        return metric_value((await client.get("/metrics")).text, name)
+
+
+async def metric_reaches(base: str, name: str, value: float, within_s: float = GENEROUS_S) -> None:
+    """Wait until the process at `base` reports exactly `value` for `name`."""
+
+    async def reached() -> bool:
+        return await metric(base, name) == value
+
+    await eventually(reached, within_s, poll_s=0.05)
