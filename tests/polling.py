@@ -14,10 +14,13 @@ GENEROUS_S = 60.0  # a loaded 2-core machine running Cassandra, RabbitMQ and a b
 
 
 async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], within_s: float = GENEROUS_S, poll_s: float = 0.01
+    condition: Callable[[], bool | Awaitable[bool]],
+    within_s: float = GENEROUS_S,
+    poll_s: float = 0.01,
+    what: str = "condition",
 ) -> None:
-    """Return once `condition()` holds (it may be a coroutine function); fail if it still does not
-    after `within_s` seconds."""
+    """Return once `condition()` holds (it may be a coroutine function); fail naming `what` if it
+    still does not after `within_s` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
     while True:
@@ -27,7 +30,7 @@ async def eventually(
         if held:
             return
         if loop.time() > deadline:
-            raise AssertionError(f"condition not reached within {within_s} s")
+            raise AssertionError(f"{what} not reached within {within_s} s")
         await asyncio.sleep(poll_s)
 
 
@@ -43,4 +46,4 @@ async def metric_reaches(base: str, name: str, value: float, within_s: float = G
     async def reached() -> bool:
         return await metric(base, name) == value
 
-    await eventually(reached, within_s, poll_s=0.05)
+    await eventually(reached, within_s, poll_s=0.05, what=f"{name} == {value} at {base}")
