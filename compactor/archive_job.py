@@ -64,6 +64,9 @@ class ArchiveJob:
       both hold it (claiming again as the same owner only extends it); a per-attempt owner
       means the lease alone excludes every other attempt, even from a second `ArchiveJob` in
       the same process, which then gets BUSY and is retried. The lock only saves that retry.
+
+    A waiting attempt keeps its compaction slot (CompactionWorker): duplicates are rare, and it
+    ends as soon as the first attempt does.
     """
 
     def __init__(
@@ -84,7 +87,7 @@ class ArchiveJob:
         self._attempts = itertools.count(1)
 
     def attempts_of(self, job_id: str) -> int:
-        """How many attempts of `job_id` are running or waiting in this process now."""
+        """How many attempts of `job_id` are running or waiting here now."""
         return self._locks.users(job_id)
 
     async def run(self, job_id: str) -> Outcome:

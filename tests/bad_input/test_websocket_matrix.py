@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks.processes import serving
 from benchmarks.viewer import tail_url, watch
-from tests.polling import metric, metric_reaches
+from tests.polling import GENEROUS_S, metric, metric_reaches
 
 LOG = [b"line one\n", b"\x1b[31mred\x1b[0m line two\n", b"line three\n"]
 BIG_CHUNK = b"0123456789abcdef" * 65536  # 1 MiB
@@ -51,7 +51,7 @@ async def close_code_of(url: str) -> int | None:
 
 
 async def assert_good_viewer_intact(server: str, job_id: str) -> None:
-    seen = await asyncio.wait_for(watch(server, job_id), 30)
+    seen = await asyncio.wait_for(watch(server, job_id), GENEROUS_S)
     assert seen.ended
     assert bytes(seen.data) == b"".join(LOG)
 
