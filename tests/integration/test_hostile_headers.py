@@ -162,7 +162,7 @@ def clock_value(encoded: bytes) -> int:
 
 
 async def ready(role: Role) -> bool:
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(timeout=60) as client:
         return role.process.poll() is None and (await client.get(f"{role.base}/readyz")).status_code == 200
 
 

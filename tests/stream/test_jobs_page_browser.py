@@ -24,12 +24,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 async def test_the_job_list_updates_live_and_filters(server: str, browser: Browser, job_id: str) -> None:
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         assert (
             await client.put(f"/v1/jobs/{job_id}-a/chunks/0", content=b"x" * 2048, params={"final": True})
         ).is_success
         assert (await client.put(f"/v1/jobs/{job_id}-b/chunks/0", content=b"running\n")).is_success
         page = await browser.new_page(viewport={"width": 1200, "height": 600})
+        page.set_default_timeout(60_000)  # a loaded 2-core machine; the page refreshes every 2 s
         await page.goto(f"{server}/jobs")
         row_a, row_b = page.locator(f"tr[data-job='{job_id}-a']"), page.locator(f"tr[data-job='{job_id}-b']")
         await row_b.wait_for()
@@ -45,8 +46,8 @@ async def test_the_job_list_updates_live_and_filters(server: str, browser: Brows
         # live: more bytes for b, a new job c, without reloading the page
         assert (await client.put(f"/v1/jobs/{job_id}-b/chunks/1", content=b"more output\n")).is_success
         assert (await client.put(f"/v1/jobs/{job_id}-c/chunks/0", content=b"new\n")).is_success
-        await page.wait_for_selector(f"tr[data-job='{job_id}-b'][data-bytes='20']", timeout=20_000)
-        await page.wait_for_selector(f"tr[data-job='{job_id}-c']", timeout=20_000)
+        await page.wait_for_selector(f"tr[data-job='{job_id}-b'][data-bytes='20']", timeout=60_000)
+        await page.wait_for_selector(f"tr[data-job='{job_id}-c']", timeout=60_000)
 
         await page.fill("#prefix", f"{job_id}-")
         await page.select_option("#state", "running")

@@ -58,7 +58,7 @@ async def frames_until_end(url: str) -> tuple[list[tuple[int, bytes]], int | Non
 
 
 async def setup_job(base: str, job_id: str, order: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=base, headers=AS_WRITER) as client:
+    async with httpx.AsyncClient(base_url=base, headers=AS_WRITER, timeout=60) as client:
         secrets = await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET.decode()]})
         assert secrets.status_code == 200
         for clock in order:
@@ -99,7 +99,7 @@ async def test_a_signed_tail_sends_the_masked_log_and_resumes_exactly(server: st
 
 
 async def test_a_live_signed_tail_masks_chunks_arriving_out_of_order(server: str, job_id: str) -> None:
-    async with httpx.AsyncClient(base_url=server, headers=AS_WRITER) as client:
+    async with httpx.AsyncClient(base_url=server, headers=AS_WRITER, timeout=60) as client:
         await client.put(f"/v1/jobs/{job_id}/settings", json={"private": True})
         await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET.decode()]})
         live = await metric(server, LIVE_JOBS)

@@ -94,7 +94,7 @@ async def test_a_job_appended_to_while_the_page_is_open(server: str, browser: Br
         snowman[cut:],
         b"::group::Install deps\nnpm ci\n::endgroup::\nafter the group\n",
     ]
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         lines_after = [1, 2, 2, 3, 6]  # complete lines shown after each chunk
         for clock, chunk in enumerate(chunks):
             await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=chunk)
@@ -123,7 +123,7 @@ async def test_line_anchor_opens_its_fold(server: str, browser: Browser, job_id:
 
 
 async def test_invalid_job_id_page_is_422(server: str) -> None:
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         assert (await client.get("/jobs/bad%20id")).status_code == 422
         assert (await client.get("/static/nope.js")).status_code == 404
 

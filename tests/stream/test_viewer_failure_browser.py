@@ -79,7 +79,7 @@ async def test_the_jump_opens_the_fold_holding_the_line(server: str, browser: Br
 async def test_rules_added_by_configuration_are_served_and_followed(
     server: str, browser: Browser, job_id: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         rules = (await client.get("/v1/error-rules")).json()
     assert rules["error"][-1] == "^PLATFORM-CHECK FAILED:"
     assert any("exited with" in pattern for pattern in rules["failed_command"])  # the defaults stay

@@ -93,7 +93,7 @@ async def test_a_word_near_the_end_of_a_fifty_megabyte_log(
 
 async def test_matches_are_added_as_chunks_arrive(server: str, browser: Browser, job_id: str) -> None:
     page = await open_viewer(browser, server, job_id)
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         assert (await client.put(f"/v1/jobs/{job_id}/chunks/0", content=b"boot\nfirst failure\n")).is_success
         await page.wait_for_function("document.querySelector('#status').dataset.lines === '2'")
         await page.fill("#search-input", "failure")
