@@ -88,8 +88,14 @@ async def test_rules_added_by_configuration_are_served_and_followed(
     assert text.endswith("PLATFORM-CHECK FAILED: licence header missing")
 
 
-async def test_a_log_without_a_failure_says_so(server: str, browser: Browser, job_id: str) -> None:
-    await put_all(server, job_id, (CORPUS / "travis" / "timing_info.log").read_bytes(), size=4096)
+@pytest.mark.parametrize(
+    "path",
+    # real jobs that passed: Travis, and GitLab runner traces with sections (no false alarm)
+    ["travis/timing_info.log", "gitlab/trace_with_sections", "gitlab/trace_with_duplicate_sections"],
+    ids=["travis", "gitlab-sections", "gitlab-duplicate-sections"],
+)
+async def test_a_log_without_a_failure_says_so(server: str, browser: Browser, job_id: str, path: str) -> None:
+    await put_all(server, job_id, (CORPUS / path).read_bytes(), size=4096)
     page = await open_viewer(browser, server, job_id)
     await page.wait_for_selector("#status[data-state=ended]")
     await page.wait_for_selector("#jump-error[data-ready=true]")
