@@ -9,17 +9,7 @@ import pytest
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.config import CompactSettings
 from logstore.store import LogStore
-from tests.stream.conftest import ADMIN, WRITE
-
-
-async def put(api: httpx.AsyncClient, job_id: str, clock: int, data: bytes, **params: object) -> None:
-    response = await api.put(
-        f"/v1/jobs/{job_id}/chunks/{clock}",
-        content=data,
-        params=params,
-        headers={"Authorization": f"Bearer {WRITE}"},
-    )
-    assert response.status_code == 201, response.text
+from tests.stream.conftest import ADMIN, put
 
 
 async def listed(api: httpx.AsyncClient, **params: object) -> dict[str, dict[str, object]]:

@@ -13,19 +13,9 @@ from logstore import url_signing
 from logstore.config import CompactSettings
 from logstore.store import LogStore
 from logstore.store.archive import Segment, SegmentRef
-from tests.stream.conftest import SIGNING_KEY, WRITE
+from tests.stream.conftest import SIGNING_KEY, WRITE, put
 
 MS = 0.001  # Cassandra keeps milliseconds
-
-
-async def put(api: httpx.AsyncClient, job_id: str, clock: int, data: bytes, **params: object) -> None:
-    response = await api.put(
-        f"/v1/jobs/{job_id}/chunks/{clock}",
-        content=data,
-        params=params,
-        headers={"Authorization": f"Bearer {WRITE}"},
-    )
-    assert response.status_code == 201, response.text
 
 
 async def times_of(api: httpx.AsyncClient, job_id: str, query: str = "") -> dict[str, object]:
