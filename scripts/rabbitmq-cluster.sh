@@ -16,6 +16,7 @@
 #   scripts/rabbitmq-cluster.sh stop N    stop node N cleanly (rabbitmqctl stop)
 #   scripts/rabbitmq-cluster.sh start N   start node N again; it rejoins the cluster by itself
 #   scripts/rabbitmq-cluster.sh urls      print the --bus value: the three AMQP URLs, comma-separated
+#   scripts/rabbitmq-cluster.sh leader Q  print the number of the node holding quorum queue Q's leader
 #
 # Env: RABBITMQ_START_TIMEOUT (120 s per wait), RABBITMQ_STOP_TIMEOUT (60 s). Needs root or sudo.
 set -euo pipefail
@@ -228,6 +229,24 @@ cmd_status() {
     return $ok
 }
 
+cmd_leader() { # cmd_leader QUEUE [VHOST]: print the number of the node holding the quorum queue's leader
+    local queue=${1:-} n leader
+    [ -n "$queue" ] || die "usage: $0 leader QUEUE [VHOST]"
+    for n in "${NODES[@]}"; do
+        running "$n" || continue
+        leader=$(ctl "$n" list_queues -p "${2:-/}" --no-table-headers name leader 2>/dev/null |
+            awk -v q="$queue" '$1 == q { print $2 }') || continue
+        case "$leader" in
+        rabbit-[123]@localhost)
+            leader=${leader#rabbit-}
+            echo "${leader%@localhost}"
+            return 0
+            ;;
+        esac
+    done
+    die "no running node knows a leader for queue '$queue'"
+}
+
 cmd_urls() {
     local n urls=()
     for n in "${NODES[@]}"; do urls+=("amqp://guest:guest@$HOST:$(amqp_port "$n")/"); done
@@ -248,8 +267,9 @@ stop)
     stop_node "$2"
     ;;
 urls) cmd_urls ;;
+leader) cmd_leader "${2:-}" "${3:-}" ;;
 *)
-    echo "usage: $0 up|down|status|kill N|start N|stop N|urls" >&2
+    echo "usage: $0 up|down|status|kill N|start N|stop N|urls|leader QUEUE [VHOST]" >&2
     exit 2
     ;;
 esac
