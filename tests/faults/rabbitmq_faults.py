@@ -37,14 +37,21 @@ def kill_rabbitmq_node(which: str, seconds: float) -> Injector:
         node = int(fleet.bus.urls[0].rpartition(":")[2].strip("/")) - 5680 if which == "connected" else leader
         retries = fleet.publish_retries
         await asyncio.to_thread(server_script, "rabbitmq-cluster", "kill", str(node))
-        lag = await _watch_lag(fleet, seconds)
+        killed = time.monotonic()
+        # while the node is down: how soon chunks flow again through the other two, and the backlog
+        failover_s, lag = await asyncio.gather(
+            fleet.wait_recovered(killed, seconds), _watch_lag(fleet, seconds)
+        )
+        failover = "NOT live while it was down"
+        if failover_s is not None:
+            failover = f"live {failover_s:.1f} s after the kill"
         new_leader = await asyncio.to_thread(leader_of, queue)
         started = time.monotonic()
         await asyncio.to_thread(server_script, "rabbitmq-cluster", "start", str(node))
         back = time.monotonic() - started
         return (
             f"SIGKILL RabbitMQ node {node} ({which}; queue leader was {leader}, then {new_leader}) "
-            f"for {seconds:.0f} s; backlog peaked at {lag} chunks; "
+            f"for {seconds:.0f} s; pipeline {failover}; backlog peaked at {lag} chunks; "
             f"{fleet.publish_retries - retries} publishes retried; node back in {back:.0f} s"
         )
 
