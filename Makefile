@@ -3,13 +3,15 @@
 #   make test    install, start Cassandra and RabbitMQ on loopback, lint, run the whole suite
 # and, beyond the two:
 #   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
+#                and a 3-node RabbitMQ on 127.0.0.1:5681-5683 (make rabbitmq-cluster starts it)
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults
+.PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults \
+        rabbitmq-cluster rabbitmq-cluster-down
 
 install: $(STAMP)
 
@@ -50,11 +52,18 @@ cluster:
 cluster-down:
 	-scripts/cluster.sh down
 
+# three RabbitMQ nodes rabbit-1..3@localhost on 127.0.0.1:5681-5683, beside the single node on 5672
+rabbitmq-cluster:
+	scripts/rabbitmq-cluster.sh up
+
+rabbitmq-cluster-down:
+	-scripts/rabbitmq-cluster.sh down
+
 # The fault suite on the 3-node cluster (bounded: each fault has its own timeout; loopback only).
 # Prints the fault table and writes it to results/faults-cluster.md.
-faults: $(STAMP) cluster
+faults: $(STAMP) cluster rabbitmq-cluster
 	scripts/rabbitmq.sh up
-	$(BIN)/pytest -v -m cluster tests/faults $(PYTEST_ARGS)
+	$(BIN)/pytest -v -m 'cluster or rabbitmq_cluster' tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

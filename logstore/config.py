@@ -8,6 +8,7 @@ validated at start with messages a person can act on.
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,11 @@ class StoreSettings(BaseSettings):
 
 class BusSettings(BaseSettings):
     model_config = _COMMON
-    bus: str = Field("memory://", description="memory:// (one process) or amqp://USER:PASS@HOST:PORT/VHOST")
+    bus: str = Field(
+        "memory://",
+        description="memory:// (one process) or amqp://USER:PASS@HOST:PORT/VHOST; several brokers of "
+        "one cluster: their URLs comma-separated, tried in turn when a connection fails",
+    )
     chunks_exchange: str = Field("logstore.chunks", description="exchange workers publish chunks to")
     ingest_queue: str = Field("logstore.ingest", description="durable quorum queue ingesters consume")
     dead_letter_queue: str = Field("logstore.ingest.dead", description="where refused messages go")
@@ -54,9 +59,13 @@ class BusSettings(BaseSettings):
     @field_validator("bus")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("memory://", "amqp://", "amqps://")):
-            raise ValueError("use memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
+        broker_urls(value)
         return value
+
+    @property
+    def urls(self) -> list[str]:
+        """The broker URLs of `bus`, in the order given (one for memory://)."""
+        return broker_urls(self.bus)
 
     NAMES: ClassVar[tuple[str, ...]] = (
         "chunks_exchange",
@@ -74,6 +83,35 @@ class BusSettings(BaseSettings):
         """The LOGSTORE_* variables that make a child process use these names."""
         fields = ("bus", *self.NAMES)
         return {f"LOGSTORE_{name.upper()}": str(getattr(self, name)) for name in fields}
+
+
+def broker_urls(value: str) -> list[str]:
+    """Split a --bus value into its URLs: memory://, or one or more comma-separated amqp(s) URLs.
+    Raises ValueError naming the first bad item."""
+    if value.startswith("memory://"):
+        if "," in value:
+            raise ValueError("memory:// is one process's bus: it takes no other URLs")
+        return [value]
+    items = [item.strip() for item in value.split(",")]
+    for number, item in enumerate(items, 1):
+        where = f"URL {number} of {len(items)}" if len(items) > 1 else "the URL"
+        if not item:
+            raise ValueError(f"{where} is empty (a stray comma?); separate broker URLs with one comma")
+        if not item.startswith(("amqp://", "amqps://")):
+            shown = item.rpartition("@")[2]  # never echo a password
+            raise ValueError(f"{where} ({shown!r}): use memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
+        try:
+            parts = urlsplit(item)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if not parts.hostname:
+            raise ValueError(f"{where} has no host: use amqp://USER:PASS@HOST:PORT/VHOST")
+        if port == 0:
+            raise ValueError(f"{where}: port 0 is not a broker's port")
+    if len(set(items)) != len(items):
+        raise ValueError("a broker URL is given twice; list each node once")
+    return items
 
 
 class HttpSettings(BaseSettings):

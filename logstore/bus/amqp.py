@@ -1,6 +1,7 @@
 """The RabbitMQ bus (aio-pika): announcements, compaction requests and live subscriptions.
 
-One robust connection per process (it reconnects by itself after a broker restart). Live
+One robust connection per process (it reconnects by itself after a broker restart, to another
+node of the cluster when --bus lists several). Live
 subscriptions share one exclusive, server-named queue per process, bound once per job; each
 announcement is handed to that job's local subscribers.
 """
@@ -24,8 +25,9 @@ from aio_pika.abc import (
 )
 
 from logstore.bus import tolerant_frames, topology
+from logstore.bus.failover import connect_failover, safe_url
 from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
-from logstore.config import BusSettings
+from logstore.config import BusSettings, broker_urls
 from logstore.errors import BusUnavailable
 
 log = logging.getLogger("logstore.bus")
@@ -52,17 +54,15 @@ async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
     return task.result()
 
 
-async def connect(url: str) -> AbstractRobustConnection:
+async def connect(bus: str) -> AbstractRobustConnection:
+    """A robust connection to the broker of `bus`: one amqp(s) URL, or several of one cluster
+    (comma-separated), with failover between them (see logstore/bus/failover.py)."""
+    urls = broker_urls(bus)
     try:
-        return await aio_pika.connect_robust(url, timeout=CONNECT_TIMEOUT_S)
+        return await connect_failover(urls, CONNECT_TIMEOUT_S)
     except (TimeoutError, OSError, aio_pika.exceptions.AMQPError) as exc:
-        raise BusUnavailable(f"rabbitmq at {_safe(url)} cannot be reached: {exc}") from exc
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rpartition('@')[2]}"
+        where = ", ".join(safe_url(url) for url in urls)
+        raise BusUnavailable(f"rabbitmq at {where} cannot be reached: {exc}") from exc
 
 
 class AmqpSubscription(Subscription):

@@ -46,7 +46,7 @@ def run_role_command(args: argparse.Namespace, name: str, role: Role, amqp_only:
             f"logstore {name} works with other processes through RabbitMQ: "
             "give --bus amqp://USER:PASS@HOST:PORT/VHOST (or use logstore serve on one machine)"
         )
-    secrets = [*settings.auth.secret_values(), url_password(settings.bus.bus) or ""]
+    secrets = [*settings.auth.secret_values(), *(url_password(url) or "" for url in settings.bus.urls)]
     configure_logging(settings.logging.log_level, name, secrets)
     uvloop.run(with_store_and_bus(settings, role, amqp_only))
     return 0

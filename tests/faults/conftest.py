@@ -31,6 +31,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         title = {
             "single": "Faults on a single Cassandra node",
             "cluster": "Faults on a 3-node Cassandra cluster",
+            "rabbitmq-cluster": "Faults on a 3-node RabbitMQ cluster (single Cassandra node)",
         }
         text = table(results, title[target])
         terminalreporter.write_sep("=", f"fault table ({target})")
