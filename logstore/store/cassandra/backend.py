@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from logstore.store.archive import (
 )
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.futures import bridge
+from logstore.store.cassandra.pages import read_pages
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
@@ -50,7 +51,6 @@ from logstore.store.interface import (
 )
 from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
 
-READ_PAGE_ROWS = 64
 TOUCH_EVERY_S = 10.0  # refresh a job's updated_at at most this often (it says "still active")
 KNOWN_BUCKET_JOBS = 20_000  # jobs whose written bucket rows this process remembers
 
@@ -233,17 +233,13 @@ class CassandraStore(LogStore):
     ) -> AsyncIterator[tuple[int, bytes]]:
         upto = (2**63 - 1) if to_clock is None else to_clock
         first, last = cql.bucket_of(from_clock), cql.bucket_of(upto)
-        for bucket in await self._buckets(job_id):
-            if bucket < first or bucket > last:
-                continue
-            next_clock = max(from_clock, bucket * cql.CLOCKS_PER_BUCKET)
-            while True:
-                rows = await self._run("READ_PAGE", job_id, bucket, next_clock, upto, READ_PAGE_ROWS)
-                for clock, data in rows:
-                    yield clock, data
-                if len(rows) < READ_PAGE_ROWS:
-                    break
-                next_clock = rows[-1][0] + 1
+        buckets = [bucket for bucket in await self._buckets(job_id) if first <= bucket <= last]
+
+        def read_page(bucket: int, clock: int, upto: int, limit: int) -> Awaitable[list[Any]]:
+            return self._run("READ_PAGE", job_id, bucket, clock, upto, limit)
+
+        async for row in read_pages(read_page, buckets, from_clock, upto):
+            yield row
 
     async def get_job(self, job_id: str) -> JobInfo:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
