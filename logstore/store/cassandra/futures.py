@@ -12,6 +12,7 @@ from typing import Any
 
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
 from cassandra.cluster import NoHostAvailable, ResponseFuture
+from cassandra.connection import ConnectionBusy
 
 from logstore.errors import StoreUnavailable
 
@@ -46,6 +47,17 @@ def as_store_error(exc: BaseException) -> BaseException:
         error.__cause__ = exc
         return error
     return exc
+
+
+def connection_busy(exc: BaseException) -> bool:
+    """The request was refused before it was sent: the connection's socket buffer was full (the
+    driver refuses rather than queues). Nothing reached Cassandra, so sending again is safe."""
+    cause = exc.__cause__ if isinstance(exc, StoreUnavailable) else exc
+    return (
+        isinstance(cause, NoHostAvailable)
+        and bool(cause.errors)
+        and all(isinstance(error, ConnectionBusy) for error in cause.errors.values())
+    )
 
 
 def bridge(response: ResponseFuture) -> asyncio.Future[list[Any]]:
