@@ -135,6 +135,23 @@ def live_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def ceiling_table(results: dict[str, Any]) -> list[str]:
+    raw = results["baselines"]["cassandra_raw"]
+    lines = [
+        "Fleet shape (each job's chunks one after the other, one INSERT each): "
+        + ", ".join(f"{d} {_n(f['chunks_per_s'])} chunks/s" for d, f in raw["saturation_by_driver"].items()),
+        "",
+        "| chunk bytes | driver | rows per statement | chunks/s | MB/s | client CPU us per chunk |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in raw["backlog"]:
+        lines.append(
+            f"| {row['chunk_bytes']:,} | {row['driver']} | {row['rows_per_batch']} | "
+            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['cpu_us_per_chunk']:.0f} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -155,6 +172,10 @@ def render(results: dict[str, Any]) -> str:
         "## Side by side (saturation throughput; latency at the realistic pace, no viewers)",
         "",
         *baselines_table(results),
+        "",
+        "## Raw Cassandra ceilings (backlog: every chunk there at once, per-partition batches)",
+        "",
+        *ceiling_table(results),
         "",
         "## logstore",
         "",

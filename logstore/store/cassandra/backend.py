@@ -18,7 +18,7 @@ from cassandra.cluster import Cluster, Session
 from cassandra.query import PreparedStatement
 
 from logstore.chunk import Chunk
-from logstore.errors import ConfigError, JobNotFound, StoreUnavailable
+from logstore.errors import ConfigError, JobNotFound
 from logstore.store.archive import (
     ArchiveInfo,
     Segment,
@@ -29,7 +29,7 @@ from logstore.store.archive import (
     unpack_sizes,
 )
 from logstore.store.cassandra import statements as cql
-from logstore.store.cassandra.futures import bridge, connection_busy
+from logstore.store.cassandra.futures import bridge, execute
 from logstore.store.cassandra.pages import read_pages
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
@@ -45,8 +45,6 @@ from logstore.store.interface import (
     PutOutcome,
 )
 from logstore.store.rules import archived_job_info, derived_state, summarise_clocks
-
-BUSY_RETRY_S = 0.005  # wait before sending again a request refused by a busy connection
 
 
 class CassandraStore(LogStore):
@@ -94,17 +92,7 @@ class CassandraStore(LogStore):
         return await self._execute(self._prepared[name], params)
 
     async def _execute(self, statement: Any, params: Any = None) -> list[Any]:
-        """Run one statement; sent again while the connection is busy (its socket buffer full
-        under a burst of large chunks: the driver refuses the request instead of queueing it)."""
-        waited = 0.0
-        while True:
-            try:
-                return await bridge(self._session.execute_async(statement, params))
-            except StoreUnavailable as exc:
-                if not connection_busy(exc) or waited >= self.target.timeout_s:
-                    raise
-            await asyncio.sleep(BUSY_RETRY_S)
-            waited += BUSY_RETRY_S
+        return await execute(self._session, statement, params, self.target.timeout_s)
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
-from cassandra.cluster import NoHostAvailable, ResponseFuture
+from cassandra.cluster import NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionBusy
 
 from logstore.errors import StoreUnavailable
@@ -69,3 +69,23 @@ def bridge(response: ResponseFuture) -> asyncio.Future[list[Any]]:
         errback=lambda exc: loop.call_soon_threadsafe(_reject, fut, exc),
     )
     return fut
+
+
+BUSY_RETRY_S = 0.005  # wait before sending again a request refused by a busy connection
+
+
+async def execute(
+    session: Session, statement: Any, params: Any = None, patience_s: float = 10.0
+) -> list[Any]:
+    """Run one statement: the rows of its first page. Sent again while the connection is busy (its
+    socket buffer full under a burst of large chunks: the driver refuses such a request instead
+    of queueing it, so nothing was sent), for at most `patience_s`."""
+    waited = 0.0
+    while True:
+        try:
+            return await bridge(session.execute_async(statement, params))
+        except StoreUnavailable as exc:
+            if not connection_busy(exc) or waited >= patience_s:
+                raise
+        await asyncio.sleep(BUSY_RETRY_S)
+        waited += BUSY_RETRY_S
