@@ -152,6 +152,20 @@ def ceiling_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def backlog_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| chunk bytes | chunks | published chunks/s | drained chunks/s | MB/s | ingester CPU us per chunk |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["ours"]["backlog"]:
+        cut = "" if row["complete"] else " (cut off)"
+        lines.append(
+            f"| {row['chunk_bytes']:,} | {row['chunks']:,}{cut} | {_n(row['publish_chunks_per_s'])} | "
+            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['ingest_cpu_us_per_chunk']:.0f} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -176,6 +190,10 @@ def render(results: dict[str, Any]) -> str:
         "## Raw Cassandra ceilings (backlog: every chunk there at once, per-partition batches)",
         "",
         *ceiling_table(results),
+        "",
+        "## One ingester draining a pre-filled backlog",
+        "",
+        *backlog_table(results),
         "",
         "## logstore",
         "",

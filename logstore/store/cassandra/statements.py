@@ -19,6 +19,9 @@ SELECT_LAST_CLOCK = (
     "SELECT clock FROM {ks}.chunks WHERE job_id = ? AND bucket = ? ORDER BY clock DESC LIMIT 1"
 )
 SELECT_DIGESTS = "SELECT clock, digest FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock IN ?"
+SELECT_DIGESTS_OF_JOBS = (
+    "SELECT job_id, clock, digest FROM {ks}.chunks WHERE job_id IN ? AND bucket = ? AND clock IN ?"
+)
 SELECT_SIZES = "SELECT clock, size FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
 READ_PAGE = (
     "SELECT clock, data FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock >= ? AND clock <= ? "

@@ -154,16 +154,39 @@ class ChunkWriter:
         }
 
     async def _stored_digests(self, chunks: Sequence[Chunk]) -> dict[str, dict[int, bytes]]:
+        """One read per partition holding several of the batch's clocks; the partitions holding
+        one clock, grouped by (bucket, clock), one read per group of up to JOBS_PER_READ jobs (a
+        backlog drained from many jobs at once has one chunk of each job per batch, mostly at the
+        same clocks)."""
         clocks: dict[tuple[str, int], set[int]] = defaultdict(set)
         for chunk in chunks:
             clocks[(chunk.job_id, cql.bucket_of(chunk.clock))].add(chunk.clock)
-        pages = await asyncio.gather(
-            *(self._run("SELECT_DIGESTS", job, bucket, sorted(c)) for (job, bucket), c in clocks.items())
-        )
+        reads: list[Awaitable[list[Any]]] = []
+        singles: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for (job, bucket), mine in clocks.items():
+            if len(mine) == 1:
+                singles[(bucket, next(iter(mine)))].append(job)
+            else:
+                reads.append(self._digests_of_jobs([job], bucket, sorted(mine)))
+        for (bucket, clock), jobs in singles.items():
+            reads += [
+                self._digests_of_jobs(jobs[i : i + JOBS_PER_READ], bucket, [clock])
+                for i in range(0, len(jobs), JOBS_PER_READ)
+            ]
         stored: dict[str, dict[int, bytes]] = defaultdict(dict)
-        for (job, _), rows in zip(clocks, pages, strict=True):
-            stored[job].update(rows)
+        for rows in await asyncio.gather(*reads):
+            for job, clock, digest in rows:
+                stored[job][clock] = digest
         return stored
+
+    async def _digests_of_jobs(self, jobs: list[str], bucket: int, clocks: list[int]) -> list[Any]:
+        """(job_id, clock, digest) stored for these jobs at these clocks of one bucket."""
+        if len(jobs) == 1:  # one partition: routed to its replica
+            return [
+                (jobs[0], clock, digest)
+                for clock, digest in await self._run("SELECT_DIGESTS", jobs[0], bucket, clocks)
+            ]
+        return await self._run("SELECT_DIGESTS_OF_JOBS", jobs, bucket, clocks)
 
     async def _max_clocks(self, job_ids: list[str]) -> dict[str, int]:
         found = await asyncio.gather(*(self._max_clock(job_id) for job_id in job_ids))
