@@ -9,7 +9,11 @@ _NOT_LOGS = {"LICENSE", "SOURCE.txt", "README.md"}
 
 
 def corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in _NOT_LOGS)
+    return sorted(
+        p
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.name not in _NOT_LOGS and not p.name.startswith("LICENSE")
+    )
 
 
 def split(data: bytes, size: int) -> list[bytes]:

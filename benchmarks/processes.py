@@ -36,7 +36,13 @@ def run_cli(
     )
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 30) -> None:
+# generous: a process starting on a loaded 2-core machine (imports, store and broker connections)
+READY_WITHIN_S = 120.0
+
+
+def wait_ready(
+    base: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = READY_WITHIN_S
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -83,7 +89,7 @@ class Role:
         return self
 
     def metrics(self) -> str:
-        return httpx.get(f"{self.base}/metrics", timeout=5).text
+        return httpx.get(f"{self.base}/metrics", timeout=30).text
 
     def kill(self) -> None:
         self.process.kill()

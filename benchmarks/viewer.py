@@ -38,7 +38,9 @@ async def watch(
 ) -> Watched:
     """Follow the tail until the end message (or `stop_after` chunks, then hang up)."""
     seen = Watched(job_id, from_clock, next_clock=from_clock)
-    async with connect(tail_url(base, job_id, from_clock), max_size=16 * 1024 * 1024) as socket:
+    # a handshake may wait long behind a thousand others on a loaded machine (the default is 10 s)
+    url = tail_url(base, job_id, from_clock)
+    async with connect(url, max_size=16 * 1024 * 1024, open_timeout=60) as socket:
         async for message in socket:
             if isinstance(message, bytes):
                 (clock,) = CLOCK.unpack_from(message)

@@ -4,13 +4,14 @@ with duplicates, then checked byte for byte against their sources."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from dataclasses import dataclass
 
 from benchmarks.corpus import corpus_files
 from logstore.bus.publisher import ChunkPublisher
-from logstore.errors import JobNotFound
+from logstore.errors import BusUnavailable, JobNotFound
 from logstore.store import LogStore
 
 
@@ -64,9 +65,25 @@ async def publish(
 
     async def one(item: tuple[str, int, bytes, bool]) -> None:
         async with semaphore:
-            await publisher.publish(*item)
+            await publish_confirmed(publisher, *item)
 
     await asyncio.gather(*(one(item) for item in items))
+
+
+async def publish_confirmed(
+    publisher: ChunkPublisher, job_id: str, clock: int, data: bytes, final: bool, within_s: float = 120
+) -> None:
+    """Publish until the broker confirms, as a worker does: a confirm that did not come in time
+    (a loaded broker) means "send it again", never "drop it"."""
+    deadline = time.monotonic() + within_s
+    for attempt in itertools.count():
+        try:
+            await publisher.publish(job_id, clock, data, final)
+            return
+        except BusUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))
 
 
 async def wait_complete(store: LogStore, jobs: list[Job], within_s: float, poll_s: float = 1.0) -> list[str]:

@@ -11,6 +11,8 @@ looks again, sees the job compacted and continues from the archive at the same b
 (stream/download.py, stream/tail.py). A compactor killed at any step leaves either no record
 (the next one starts over; rewriting segments is harmless) or a compacted job whose chunks the
 next attempt removes.
+
+One attempt at a time, within a process and across processes: see `ArchiveJob`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import hashlib
+import itertools
 import logging
 import time
+from collections.abc import Callable
 
 from compactor import metrics
+from compactor.job_locks import JobLocks
 from compactor.segmenter import Segmenter
 from logstore.config import CompactSettings
 from logstore.errors import JobNotFound
@@ -46,15 +51,50 @@ class VerificationFailed(Exception):
 
 
 class ArchiveJob:
+    """Archives jobs for one compactor process; `run` may be called for many jobs at once.
+
+    Two requests for the same job (a duplicate final chunk makes two) must never run at once:
+    the second would read chunks the first has already removed and fail ("assembled 0 chunks").
+    Two guards, one per scope:
+
+    - Within this process, a per-job lock: a second attempt waits for the first, then looks
+      again, finds the job compacted and settles as ALREADY at once (no retry, no failure).
+    - Across processes, the store lease, claimed under an owner unique to each attempt
+      (`owner/attempt-number`). A lease held per process would let two attempts of one process
+      both hold it (claiming again as the same owner only extends it); a per-attempt owner
+      means the lease alone excludes every other attempt, even from a second `ArchiveJob` in
+      the same process, which then gets BUSY and is retried. The lock only saves that retry.
+
+    A waiting attempt keeps its compaction slot (CompactionWorker): duplicates are rare, and it
+    ends as soon as the first attempt does.
+    """
+
     def __init__(
-        self, store: LogStore, settings: CompactSettings, owner: str, dictionary: bytes | None = None
+        self,
+        store: LogStore,
+        settings: CompactSettings,
+        owner: str,
+        dictionary: bytes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` gives the unix time against which idleness (`abandon_after_s`) is judged."""
         self.store = store
         self.settings = settings
         self.owner = owner
         self.dictionary = dictionary  # already kept in the store by the worker
+        self.clock = clock
+        self._locks = JobLocks()
+        self._attempts = itertools.count(1)
+
+    def attempts_of(self, job_id: str) -> int:
+        """How many attempts of `job_id` are running or waiting here now."""
+        return self._locks.users(job_id)
 
     async def run(self, job_id: str) -> Outcome:
+        async with self._locks.hold(job_id):
+            return await self._attempt(job_id, f"{self.owner}/{next(self._attempts)}")
+
+    async def _attempt(self, job_id: str, owner: str) -> Outcome:
         try:
             status = await self.store.job_status(job_id)
         except JobNotFound:
@@ -64,7 +104,7 @@ class ArchiveJob:
             return Outcome.ALREADY
         if status.final_clock is None and not self._idle(status.updated_at):
             return Outcome.NOT_READY  # still running
-        if not await self.store.claim(job_id, self.owner, self.settings.lease_s):
+        if not await self.store.claim(job_id, owner, self.settings.lease_s):
             return Outcome.BUSY
         metrics.IN_PROGRESS.inc()
         started = time.perf_counter()
@@ -84,7 +124,7 @@ class ArchiveJob:
             await self.store.delete_chunks(job_id)
         finally:
             metrics.IN_PROGRESS.dec()
-            await self.store.release(job_id, self.owner)
+            await self.store.release(job_id, owner)
         metrics.DURATION.observe(time.perf_counter() - started)
         metrics.BYTES_IN.inc(archive.raw_bytes)
         metrics.BYTES_OUT.inc(archive.compressed_bytes)
@@ -109,7 +149,7 @@ class ArchiveJob:
 
     def _idle(self, updated_at: float | None) -> bool:
         """No write for abandon_after_s: what is missing (chunks, or the final one) is not coming."""
-        return time.time() - (updated_at or 0.0) >= self.settings.abandon_after_s
+        return self.clock() - (updated_at or 0.0) >= self.settings.abandon_after_s
 
     async def _last_clock(self, job_id: str, info: JobInfo) -> int:
         """The final clock, or for a job abandoned without one the last clock it received."""
@@ -132,11 +172,12 @@ class ArchiveJob:
                 compressed += len(segment.frame)
                 segments += 1
 
+        times = dict(await self.store.chunk_times(job_id))  # kept in the segments
         async for clock, data in self.store.read_chunks(job_id, 0, final_clock):
             digest.update(data)
             raw += len(data)
             chunks += 1
-            await keep(segmenter.add(clock, data))
+            await keep(segmenter.add(clock, data, times.get(clock)))
         await keep(segmenter.flush())
         if chunks != info.chunks:
             raise VerificationFailed(f"job {job_id}: assembled {chunks} chunks, expected {info.chunks}")

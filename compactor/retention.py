@@ -30,12 +30,17 @@ async def delete_job(store: LogStore, job_id: str) -> None:
 
 
 async def purge(
-    store: LogStore, older_than_s: float, dry_run: bool = False, created_after: float = 0.0
+    store: LogStore,
+    older_than_s: float,
+    dry_run: bool = False,
+    created_after: float = 0.0,
+    now: float | None = None,
 ) -> PurgeReport:
-    """Delete every job whose first chunk is older than `older_than_s` (and, when given, newer
-    than `created_after`), except running ones."""
+    """Delete every job whose first chunk is older than `older_than_s` at `now` (unix seconds;
+    the current time unless given) and, when given, newer than `created_after`, except running
+    ones."""
     report = PurgeReport()
-    before = time.time() - older_than_s
+    before = (time.time() if now is None else now) - older_than_s
     while True:
         page = await store.list_jobs(created_after, before, PAGE)
         for listing in page:

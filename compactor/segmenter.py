@@ -30,19 +30,21 @@ class Segmenter:
         self.dictionary_id = 0
         self.segment_bytes = segment_bytes
         self._pieces: list[bytes] = []
+        self._times: list[float | None] = []
         self._first_clock = 0
         self._raw_offset = 0
         self._index = 0
 
-    def add(self, clock: int, data: bytes) -> list[Segment]:
-        """Add the next chunk; return the segments it completes. A segment never spans a hole:
-        a clock that does not follow the last one starts a new segment."""
+    def add(self, clock: int, data: bytes, stored_at: float | None = None) -> list[Segment]:
+        """Add the next chunk (and when it was stored); return the segments it completes. A
+        segment never spans a hole: a clock that does not follow the last one starts a new one."""
         done: list[Segment] = []
         if self._pieces and clock != self._first_clock + len(self._pieces):
             done += self.flush()
         if not self._pieces:
             self._first_clock = clock
         self._pieces.append(data)
+        self._times.append(stored_at)
         if sum(map(len, self._pieces)) >= self.segment_bytes:
             done += self.flush()
         return done
@@ -53,10 +55,12 @@ class Segmenter:
             return []
         sizes = tuple(len(piece) for piece in self._pieces)
         frame = self._compress(b"".join(self._pieces))
-        segment = Segment(SegmentRef(self._index, self._first_clock, sizes, self._raw_offset), frame)
+        ref = SegmentRef(self._index, self._first_clock, sizes, self._raw_offset, tuple(self._times))
+        segment = Segment(ref, frame)
         self._raw_offset += sum(sizes)
         self._index += 1
         self._pieces = []
+        self._times = []
         return [segment]
 
     def _compress(self, raw: bytes) -> bytes:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 
 from compactor import metrics
 from logstore.bus import Bus
@@ -24,10 +25,14 @@ SWEEP_PAGE = 10_000
 
 
 class Sweeper:
-    def __init__(self, store: LogStore, bus: Bus, settings: CompactSettings) -> None:
+    def __init__(
+        self, store: LogStore, bus: Bus, settings: CompactSettings, clock: Callable[[], float] = time.time
+    ) -> None:
+        """`clock` gives the unix time the window and idleness are measured from."""
         self.store = store
         self.bus = bus
         self.settings = settings
+        self.clock = clock
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -46,7 +51,7 @@ class Sweeper:
 
     async def sweep(self) -> int:
         """Request compaction of finished, unarchived jobs; return how many were requested."""
-        now = time.time()
+        now = self.clock()
         jobs = await self.store.list_jobs(now - self.settings.sweep_window_s, now + 1, SWEEP_PAGE)
         requested = 0
         backlog = 0

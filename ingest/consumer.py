@@ -6,6 +6,17 @@ rest in one `ingest_batch` call with retries (backoff and jitter), then ack the 
 dead-letter the refused ones. When the store stays down, the batch is handed back to the broker
 (nack + requeue), consumption pauses while the circuit breaker is open, and resumes once the
 store answers a probe: nothing is held unacknowledged meanwhile and nothing is dropped.
+
+No message can stop an ingester:
+- the AMQP client decodes whatever the broker delivers (logstore/bus/tolerant_frames.py), and a
+  dead letter carries the original headers as JSON text, so it never depends on re-encoding them;
+- a batch whose handling raises for a reason no rule foresaw is taken apart and each message
+  handled alone; a message that still fails is handed back, and once the broker's delivery count
+  (`x-delivery-count`, kept by the quorum queue across processes and crashes) reaches
+  `handler_attempts` it is dead-lettered `handler_error`. The queue's own `x-delivery-limit`
+  (logstore/bus/topology.py) catches what kills a consumer before this code sees it;
+- `logstore ingest` runs the ingester under a Supervisor (logstore/supervisor.py), which starts it
+  again with backoff if it fails anyway.
 """
 
 from __future__ import annotations
@@ -27,12 +38,14 @@ from logstore.bus import topology
 from logstore.bus.amqp import AmqpBus
 from logstore.bus.messages import decode_headers
 from logstore.chunk import Chunk
-from logstore.errors import BusUnavailable, InvalidInput, StoreUnavailable
+from logstore.errors import BusUnavailable, HandlerFailed, InvalidInput, LogstoreError, StoreUnavailable
 from logstore.resilience import store_retrying
 
 log = logging.getLogger("logstore.ingest")
 
 PROBE_INTERVAL_S = 1.0  # how often a paused ingester asks the store whether it is back
+HANDBACK_DELAY_S = 0.5  # first wait before a failed message goes back (doubles per delivery)
+DELIVERY_COUNT = "x-delivery-count"  # set by quorum queues: earlier deliveries of this message
 
 
 class AmqpIngester:
@@ -47,6 +60,7 @@ class AmqpIngester:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._stopping = asyncio.Event()
+        self._handbacks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Consume until `stop()`; then finish the batch in hand and give the rest back."""
@@ -54,7 +68,7 @@ class AmqpIngester:
         assert isinstance(channel, AbstractRobustChannel)
         self._channel = channel
         await channel.set_qos(prefetch_count=self.bus.settings.prefetch)
-        _, self._queue = await topology.declare_ingest(channel, self.bus.settings)
+        _, self._queue = await topology.declare_ingest(self.bus.connection, channel, self.bus.settings)
         await self._resume()
         stopping = asyncio.create_task(self._stopping.wait())
         try:
@@ -68,6 +82,9 @@ class AmqpIngester:
         finally:
             stopping.cancel()
             await self._pause()
+            for task in list(self._handbacks):
+                task.cancel()
+            await asyncio.gather(*self._handbacks, return_exceptions=True)
             await channel.close()
 
     def stop(self) -> None:
@@ -94,6 +111,39 @@ class AmqpIngester:
         self._batcher.put(message)
 
     async def _handle(self, messages: list[AbstractIncomingMessage]) -> None:
+        """Handle a batch; if that fails for an unforeseen reason, each message on its own."""
+        try:
+            await self._handle_batch(messages)
+        except Exception as exc:
+            log.error("handling a batch of %d failed: %s", len(messages), exc, exc_info=exc)
+            metrics.HANDLER_ERRORS.inc()
+            pending = [message for message in messages if not message.processed]
+            if len(messages) > 1:
+                for message in pending:
+                    await self._handle([message])
+            elif pending:
+                await self._failed(pending[0], exc)
+
+    async def _failed(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+        """Dead-letter a message whose handling failed `handler_attempts` times; else hand it back
+        after a backoff (without holding up the other messages)."""
+        earlier = _delivery_count(message)
+        if earlier + 1 >= self.bus.settings.handler_attempts:
+            error = HandlerFailed(f"handling failed {earlier + 1} times, last: {type(exc).__name__}: {exc}")
+            await self._refuse(message, error)
+            return
+        delay = HANDBACK_DELAY_S * 2**earlier * random.uniform(0.5, 1.0)
+        task = asyncio.create_task(self._give_back_later(message, delay))
+        self._handbacks.add(task)
+        task.add_done_callback(self._handbacks.discard)
+
+    async def _give_back_later(self, message: AbstractIncomingMessage, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:  # stopping gives it back at once
+            await _settle(message.nack(requeue=True))
+
+    async def _handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
         chunks: list[Chunk] = []
         carried: list[AbstractIncomingMessage] = []
         sent: list[float | None] = []
@@ -131,7 +181,7 @@ class AmqpIngester:
                 metrics.SENT_TO_STORED_SECONDS.observe(max(0.0, now - sent_at))
             await _settle(message.ack())
 
-    async def _refuse(self, message: AbstractIncomingMessage, error: InvalidInput) -> None:
+    async def _refuse(self, message: AbstractIncomingMessage, error: LogstoreError) -> None:
         try:
             await dead_letter(self.bus, message, error)
         except BusUnavailable as exc:
@@ -159,6 +209,14 @@ class AmqpIngester:
             log.info("store is back: consumption resumes")
             await self._resume()
             return
+
+
+def _delivery_count(message: AbstractIncomingMessage) -> int:
+    """Earlier deliveries of this message, as the quorum queue counts them (0 when unknown)."""
+    count = (message.headers or {}).get(DELIVERY_COUNT)
+    if type(count) is int and count >= 0:
+        return count
+    return 1 if message.redelivered else 0
 
 
 async def _settle(action: Awaitable[None]) -> None:

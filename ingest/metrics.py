@@ -35,3 +35,7 @@ BREAKER_TRANSITIONS = Counter(
     "logstore_ingest_store_breaker_transitions_total", "Breaker state changes, by new state", ["state"]
 )
 CONSUMING = Gauge("logstore_ingest_consuming", "1 while the ingester takes messages, 0 while paused")
+HANDLER_ERRORS = Counter(
+    "logstore_ingest_handler_errors_total",
+    "Batches or messages whose handling failed for an unforeseen reason (a bug); see the error log",
+)

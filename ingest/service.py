@@ -11,10 +11,11 @@ from collections.abc import Collection, Sequence
 from ingest import metrics
 from ingest.log_limit import LogSizeLimit
 from ingest.protection import JobProtector
+from ingest.resend import is_resend
 from logstore.bus import Announcement, Bus
 from logstore.chunk import Chunk, check_chunk_size
 from logstore.config import LimitsSettings
-from logstore.errors import ChunkConflict, InvalidInput
+from logstore.errors import ChunkConflict, InvalidInput, LogTooLarge
 from logstore.resilience import BreakerState, CircuitBreaker
 from logstore.store import LogStore, PutResult
 
@@ -64,7 +65,9 @@ class IngestService:
         """Store a batch: one outcome per chunk, in order. Raises StoreUnavailable (nothing to
         acknowledge; retrying the batch is safe) or BusUnavailable (stored, but a compaction
         request was not confirmed; retrying is safe too). Jobs in `private_jobs` with a chunk to
-        store are marked private before any chunk is stored."""
+        store are marked private before any chunk is stored. A chunk the store or the log limit
+        refuses but that is an exact copy of what is stored, in chunks or in the job's archive, is
+        a DUPLICATE (ingest/resend.py): a re-sent chunk is never a conflict."""
         outcomes: list[Outcome | None] = [None] * len(chunks)
         accepted: list[int] = []
         pending: dict[str, int] = {}  # bytes per job accepted earlier in this batch
@@ -86,6 +89,10 @@ class IngestService:
             for index, result in zip(accepted, results, strict=True):
                 outcomes[index] = result
         done = [outcome for outcome in outcomes if outcome is not None]
+        for index, outcome in enumerate(done):
+            refused = isinstance(outcome, ChunkConflict | LogTooLarge)
+            if refused and await is_resend(self.store, chunks[index]):
+                done[index] = PutResult.DUPLICATE
         await self._after_store(chunks, done)
         return done
 

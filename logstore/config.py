@@ -44,6 +44,12 @@ class BusSettings(BaseSettings):
     prefetch: int = Field(400, ge=1, description="unacknowledged messages one ingester may hold")
     batch_size: int = Field(200, ge=1, description="chunks written to the store per batch, at most")
     batch_linger_ms: float = Field(5.0, ge=0, description="wait for more chunks before a batch, ms")
+    handler_attempts: int = Field(
+        5, ge=1, description="deliveries of a message whose handling fails before it is dead-lettered"
+    )
+    delivery_limit: int = Field(
+        50, ge=1, description="the ingest queue's x-delivery-limit: the broker dead-letters past it"
+    )
 
     @field_validator("bus")
     @classmethod
@@ -129,6 +135,9 @@ class StreamSettings(BaseSettings):
     max_viewers_per_client: int = Field(2_000, ge=1, description="websocket viewers per client address")
     send_timeout_s: float = Field(
         30.0, gt=0, description="close a viewer whose socket takes no data this long"
+    )
+    error_patterns: str | None = Field(
+        None, description="JSON file of extra rules for the viewer's jump to the first error"
     )
 
 

@@ -11,10 +11,14 @@
     │   ├── InvalidBatch          a `POST /v1/chunks` body whose framing is not whole
     │   ├── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
     │   ├── InvalidSecrets        secret values that are not a bounded list of non-empty strings
-    │   └── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
+    │   ├── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
+    │   └── InvalidSearch         a search query that is empty, too long, not a valid regex, or a
+    │                             regex too large to run in bounded memory
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
     ├── BusUnavailable            the broker could not take a message now; retry later
+    ├── HandlerFailed             a message whose handling kept failing for a reason no rule
+    │                             foresaw (a bug): dead-lettered after a bounded number of tries
     └── ConfigError               configuration that cannot work, with a message a person can act on
 
 Errors are mapped to HTTP statuses, close codes and dead-letter reasons only at the edges
@@ -78,6 +82,10 @@ class InvalidJobSettings(InvalidInput):
     reason = "invalid_settings"
 
 
+class InvalidSearch(InvalidInput):
+    reason = "invalid_search"
+
+
 class JobNotFound(LogstoreError):
     reason = "not_found"
 
@@ -88,6 +96,10 @@ class StoreUnavailable(LogstoreError):
 
 class BusUnavailable(LogstoreError):
     reason = "bus_unavailable"
+
+
+class HandlerFailed(LogstoreError):
+    reason = "handler_error"
 
 
 class ConfigError(LogstoreError):

@@ -10,13 +10,16 @@ bytes are the same, there is no window in which they are not there.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
 from logstore.store.archive import ArchiveInfo, SegmentRef, decompress
+from logstore.store.archive_read import dictionary_of
 from stream import metrics
 
 WRITE_BYTES = 256 * 1024  # a download's socket writes are about this large
@@ -81,14 +84,18 @@ def _prefix_starts(index: list[tuple[int, int]]) -> list[int]:
     return starts
 
 
-async def read_bytes(store: LogStore, view: LogView, first: int, last: int) -> AsyncIterator[bytes]:
-    """Bytes first..last (inclusive) of the view, piece by piece."""
+async def read_bytes(
+    store: LogStore, view: LogView, first: int, last: int, ahead: int = 0
+) -> AsyncIterator[bytes]:
+    """Bytes first..last (inclusive) of the view, piece by piece. From an archive, `ahead`
+    segments past the one being yielded are decompressed meanwhile in threads (zstd releases the
+    GIL), for readers that want the whole log fast."""
     metrics.DOWNLOADS.inc()
     if last < first:
         return
     if view.refs is not None and view.archive is not None:
         dictionary = await dictionary_of(store, view.archive)
-        async for piece in _from_archive(store, view.job_id, view.refs, first, last, dictionary):
+        async for piece in _from_archive(store, view.job_id, view.refs, first, last, dictionary, ahead):
             yield piece
         return
     offset = first
@@ -100,7 +107,7 @@ async def read_bytes(store: LogStore, view: LogView, first: int, last: int) -> A
         if archived is None or archived.refs is None or archived.archive is None:
             raise RuntimeError(f"job {view.job_id}: chunks vanished during a download")
         dictionary = await dictionary_of(store, archived.archive)
-        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last, dictionary):
+        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last, dictionary, ahead):
             yield piece
 
 
@@ -126,28 +133,51 @@ async def _from_chunks(store: LogStore, view: LogView, first: int, last: int) ->
         yield b"".join(pending)
 
 
-async def dictionary_of(store: LogStore, archive: ArchiveInfo) -> bytes | None:
-    """The zstd dictionary an archive was compressed with, or None for plain frames."""
-    if not archive.dictionary_id:
-        return None
-    dictionary = await store.get_dictionary(archive.dictionary_id)
-    if dictionary is None:
-        raise RuntimeError(f"zstd dictionary {archive.dictionary_id} is missing from the store")
-    return dictionary
-
-
 async def _from_archive(
-    store: LogStore, job_id: str, refs: list[SegmentRef], first: int, last: int, dictionary: bytes | None
+    store: LogStore,
+    job_id: str,
+    refs: list[SegmentRef],
+    first: int,
+    last: int,
+    dictionary: bytes | None,
+    ahead: int = 0,
 ) -> AsyncIterator[bytes]:
     starting = max(0, bisect.bisect_right([ref.raw_offset for ref in refs], first) - 1)
-    async for segment in store.read_segments(job_id, starting):
-        start = segment.ref.raw_offset
-        if start > last:
-            return
-        raw = decompress(segment, dictionary)
+    async for start, raw in _decoded(store, job_id, starting, last, dictionary, ahead):
         piece = raw[max(0, first - start) : last - start + 1]
         metrics.DOWNLOAD_BYTES.inc(len(piece))
         yield piece
+
+
+async def _decoded(
+    store: LogStore, job_id: str, starting: int, last: int, dictionary: bytes | None, ahead: int
+) -> AsyncIterator[tuple[int, bytes]]:
+    """(raw offset, raw bytes) of each segment from `starting` on, up to the one holding byte
+    `last`, with up to `ahead` more being decompressed in threads meanwhile."""
+    if ahead <= 0:
+        async for segment in store.read_segments(job_id, starting):
+            if segment.ref.raw_offset > last:
+                return
+            yield segment.ref.raw_offset, decompress(segment, dictionary)
+        return
+    pending: deque[tuple[int, asyncio.Future[bytes]]] = deque()
+    try:
+        async for segment in store.read_segments(job_id, starting):
+            if segment.ref.raw_offset > last:
+                break
+            work: asyncio.Future[bytes] = asyncio.ensure_future(
+                asyncio.to_thread(decompress, segment, dictionary)
+            )
+            pending.append((segment.ref.raw_offset, work))
+            if len(pending) > ahead:
+                start, done = pending.popleft()
+                yield start, await done
+        while pending:
+            start, done = pending.popleft()
+            yield start, await done
+    finally:
+        for _, work in pending:
+            work.cancel()
 
 
 async def archive_frames(store: LogStore, job_id: str) -> AsyncIterator[bytes]:

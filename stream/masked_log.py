@@ -24,11 +24,13 @@ def is_final(view: LogView) -> bool:
     return view.complete or view.archive is not None
 
 
-async def masked_pieces(store: LogStore, view: LogView, secrets: Sequence[bytes]) -> AsyncIterator[bytes]:
-    """The masked log of the view, piece by piece."""
+async def masked_pieces(
+    store: LogStore, view: LogView, secrets: Sequence[bytes], ahead: int = 0
+) -> AsyncIterator[bytes]:
+    """The masked log of the view, piece by piece (`ahead` as in `read_bytes`)."""
     masker = Masker(secrets)
     if view.length:
-        async for piece in read_bytes(store, view, 0, view.length - 1):
+        async for piece in read_bytes(store, view, 0, view.length - 1, ahead):
             released = masker.feed(piece)
             if released:
                 yield released

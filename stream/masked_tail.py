@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
 from logstore.store.archive import chunks_of
-from stream.download import dictionary_of
+from logstore.store.archive_read import dictionary_of
 from stream.masking import Masker
 from stream.tail import ChunkEvent, GapEvent, Tail, TailEvent
 

@@ -20,3 +20,10 @@ STORED_TO_SENT_SECONDS = Histogram(
     "From an ingester storing a chunk to this streamer writing it to a viewer's socket (live chunks)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+SEARCHES = Counter("logstore_stream_searches_total", "Log searches started")
+SEARCH_BYTES = Counter("logstore_stream_search_bytes_total", "Log bytes scanned by searches")
+SEARCH_SECONDS = Histogram(
+    "logstore_stream_search_seconds",
+    "Time one search page took, from its first byte read to its end record",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+)

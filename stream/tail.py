@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
 from logstore.store.archive import chunks_of
+from logstore.store.archive_read import dictionary_of
 from stream import metrics
-from stream.download import dictionary_of
 from stream.fanout import LiveHub
 
 GAP_WAIT_S = 0.5  # how long a held out-of-order chunk waits for the missing one before a store read

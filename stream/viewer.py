@@ -18,6 +18,8 @@ STATIC_TYPES = {
     "viewer.js": "text/javascript",
     "ansi.js": "text/javascript",
     "logmodel.js": "text/javascript",
+    "search.js": "text/javascript",
+    "failure.js": "text/javascript",
     "viewer.css": "text/css",
 }
 # The page's URL may carry a token or a signature: keep it out of Referer headers.

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import settings
 
 from logstore.bus.memory import MemoryBus
 from logstore.cli.app import build_app
@@ -15,6 +16,11 @@ from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import parse_cassandra_url
 from logstore.store.sqlite import SQLiteStore
 from tests.servers import require_cassandra
+
+# Property tests judge results, never speed: no per-example deadline (hypothesis' default of 200 ms
+# is exceeded now and then on a loaded 2-core machine, failing a correct example as "flaky").
+settings.register_profile("logstore", deadline=None)
+settings.load_profile("logstore")
 
 
 @pytest.fixture

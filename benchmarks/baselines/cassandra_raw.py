@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import importlib.util
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.fleet import FleetRun, JobLog, run_fleet
@@ -38,7 +39,8 @@ def installed(driver: str) -> bool:
 
 def _row(target: CassandraTarget, job_id: str, clock: int, data: bytes) -> list[Any]:
     digest = hashlib.blake2b(data, digest_size=16).digest()
-    return [job_id, cql.bucket_of(clock), clock, len(data), digest, data, target.chunk_ttl_s]
+    stored_at = datetime.now(UTC)
+    return [job_id, cql.bucket_of(clock), clock, len(data), digest, data, stored_at, target.chunk_ttl_s]
 
 
 class _Writer:

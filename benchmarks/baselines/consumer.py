@@ -64,7 +64,7 @@ async def consume(args: argparse.Namespace) -> dict[str, object]:
     connection = await aio_pika.connect(settings.bus)
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=PREFETCH[args.kind])
-    _, queue = await topology.declare_ingest(channel, settings)
+    _, queue = await topology.declare_ingest(connection, channel, settings)
     lock = asyncio.Lock()  # one message stored at a time, in delivery order
 
     async def on_message(message: AbstractIncomingMessage) -> None:

@@ -23,13 +23,15 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from logstore.bus import topology
+from logstore.bus import tolerant_frames, topology
 from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 from logstore.config import BusSettings
 from logstore.errors import BusUnavailable
 
 log = logging.getLogger("logstore.bus")
 T = TypeVar("T")
+
+tolerant_frames.install()  # no delivered message may break a connection (see that module)
 
 PUBLISH_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0

@@ -7,14 +7,17 @@ publisher, decoded by the ingester; a message that breaks it raises MalformedMes
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from logstore.bus.tolerant_frames import UNDECODABLE_HEADER
 from logstore.errors import MalformedMessage
 
 REASON_HEADER = "x-logstore-reason"
 ERROR_HEADER = "x-logstore-error"
+ORIGINAL_HEADERS_HEADER = "x-logstore-original-headers"  # JSON text (ingest/original_headers.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,33 +44,42 @@ def chunk_headers(
 
 
 def decode_headers(headers: dict[str, Any] | None) -> ChunkMessage:
+    """Check the contract's headers by exact type: every AMQP field type another client may send
+    (signed or unsigned integers of any width, floats, decimals, timestamps, byte arrays, tables,
+    arrays, void) either fits or raises MalformedMessage; other headers are ignored."""
     if not headers:
         raise MalformedMessage("message has no headers: job_id and clock are required")
+    if UNDECODABLE_HEADER in headers:
+        raise MalformedMessage(f"message properties could not be decoded: {headers[UNDECODABLE_HEADER]}")
     job_id = headers.get("job_id")
-    if isinstance(job_id, bytes):
+    if isinstance(job_id, bytes | bytearray):  # a byte array ('x') or a long string that is not UTF-8
         try:
-            job_id = job_id.decode("utf-8")
+            job_id = bytes(job_id).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedMessage("header job_id is not UTF-8") from exc
-    if not isinstance(job_id, str):
-        raise MalformedMessage(f"header job_id must be a string, got {type(job_id).__name__}")
+    if type(job_id) is not str:
+        raise MalformedMessage(f"header job_id must be a string, got {_kind(job_id)}")
     if "clock" not in headers:
         raise MalformedMessage("header clock is missing")
     clock = headers["clock"]
-    if isinstance(clock, bool) or not isinstance(clock, int):
-        raise MalformedMessage(f"header clock must be an integer, got {type(clock).__name__}")
+    if type(clock) is not int:  # not a bool, nor a timestamp kept as its number
+        raise MalformedMessage(f"header clock must be an integer, got {_kind(clock)}")
     final = headers.get("final", False)
-    if not isinstance(final, bool):
-        raise MalformedMessage(f"header final must be a boolean, got {type(final).__name__}")
+    if type(final) is not bool:
+        raise MalformedMessage(f"header final must be a boolean, got {_kind(final)}")
     sent_at = headers.get("sent_at")
-    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))):
+    if sent_at is not None and (type(sent_at) not in (int, float) or not math.isfinite(sent_at)):
         raise MalformedMessage("header sent_at must be a number (unix seconds)")
     sent_at_us = headers.get("sent_at_us")
     if sent_at_us is not None:
-        if isinstance(sent_at_us, bool) or not isinstance(sent_at_us, int):
+        if type(sent_at_us) is not int:
             raise MalformedMessage("header sent_at_us must be an integer (unix microseconds)")
         sent_at = sent_at_us / 1_000_000
     private = headers.get("private", False)
-    if not isinstance(private, bool):
-        raise MalformedMessage(f"header private must be a boolean, got {type(private).__name__}")
+    if type(private) is not bool:
+        raise MalformedMessage(f"header private must be a boolean, got {_kind(private)}")
     return ChunkMessage(job_id, clock, final, float(sent_at) if sent_at is not None else None, private)
+
+
+def _kind(value: object) -> str:
+    return "nothing (void)" if value is None else type(value).__name__

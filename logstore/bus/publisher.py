@@ -5,9 +5,10 @@ Publish many chunks concurrently to keep the channel busy; each awaits its own c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aio_pika
-from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from logstore.bus import topology
 from logstore.bus.amqp import PUBLISH_TIMEOUT_S, connect, within
@@ -17,16 +18,25 @@ from logstore.errors import BusUnavailable
 
 
 class ChunkPublisher:
-    def __init__(self, connection: AbstractRobustConnection, exchange: AbstractExchange) -> None:
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        channel: AbstractChannel,
+        exchange: AbstractExchange,
+        settings: BusSettings,
+    ) -> None:
         self._connection = connection
+        self._channel = channel
         self._exchange = exchange
+        self._settings = settings
+        self._reopening = asyncio.Lock()
 
     @classmethod
     async def connect(cls, settings: BusSettings) -> ChunkPublisher:
         connection = await connect(settings.bus)
         channel = await connection.channel(publisher_confirms=True)
-        exchange, _ = await topology.declare_ingest(channel, settings)
-        return cls(connection, exchange)
+        exchange, _ = await topology.declare_ingest(connection, channel, settings)
+        return cls(connection, channel, exchange, settings)
 
     async def publish(
         self,
@@ -37,20 +47,34 @@ class ChunkPublisher:
         sent_at: float | None = None,
         private: bool = False,
     ) -> None:
-        """Return once the broker confirmed the chunk; raise BusUnavailable otherwise. `private`
-        asks the ingester to make the job private before storing the chunk."""
+        """Return once the broker confirmed the chunk; raise BusUnavailable otherwise (publishing
+        it again is safe: a chunk sent twice is stored once). `private` asks the ingester to make
+        the job private before storing the chunk."""
         message = aio_pika.Message(
             data,
             headers=chunk_headers(job_id, clock, final, sent_at, private),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
+        exchange = self._exchange
         try:
-            sending = self._exchange.publish(
-                message, routing_key="", mandatory=True, timeout=PUBLISH_TIMEOUT_S
-            )
+            sending = exchange.publish(message, routing_key="", mandatory=True, timeout=PUBLISH_TIMEOUT_S)
             await within(sending, PUBLISH_TIMEOUT_S + 1, f"chunk {job_id}/{clock}")
         except (OSError, TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as exc:
+            await self._reopen(exchange)
             raise BusUnavailable(f"chunk {job_id}/{clock} not confirmed: {exc}") from exc
+
+    async def _reopen(self, failed: AbstractExchange) -> None:
+        """A publish whose confirm timed out leaves its channel closed (the client cannot tell what
+        the broker got); the next publishes go through a new channel, opened once for all."""
+        async with self._reopening:
+            if self._exchange is not failed or not self._channel.is_closed:
+                return
+            with contextlib.suppress(Exception):  # still down: the next failure tries again
+                channel = await within(
+                    self._connection.channel(publisher_confirms=True), PUBLISH_TIMEOUT_S, "reopen channel"
+                )
+                self._exchange = await channel.get_exchange(self._settings.chunks_exchange)
+                self._channel = channel
 
     async def close(self) -> None:
         await asyncio.shield(self._connection.close())

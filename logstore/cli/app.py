@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from compactor.http import admin_router
@@ -15,8 +18,10 @@ from logstore.web.app import create_app
 from stream.routes import stream_routers
 
 
-def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
-    """The all-in-one HTTP app over an open store."""
+def build_app(
+    settings: Settings, store: LogStore, bus: Bus, rate_clock: Callable[[], float] = time.monotonic
+) -> FastAPI:
+    """The all-in-one HTTP app over an open store; the rate limit refills by `rate_clock`."""
     service = IngestService(store, bus, settings.limits)
     return create_app(
         routers=[
@@ -27,4 +32,5 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
         ],
         ready=store.ping,
         limits=settings.limits,
+        rate_clock=rate_clock,
     )

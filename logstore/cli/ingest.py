@@ -28,13 +28,15 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     from ingest.service import IngestService
     from logstore.bus.amqp import AmqpBus
     from logstore.process import run_role
+    from logstore.supervisor import Supervisor
     from logstore.web.app import create_app
 
     assert isinstance(bus, AmqpBus)
     service = IngestService(store, bus, settings.limits)
     routers = [ingest_router(service, settings.auth), protection_router(service, settings.auth)]
     app = create_app(routers, ready=store.ping, limits=settings.limits)
-    await run_role(app, settings.http, [AmqpIngester(service, bus)])
+    consumer = Supervisor("amqp_ingester", lambda: AmqpIngester(service, bus))
+    await run_role(app, settings.http, [consumer])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ zstd passthrough need no full decode."""
 from __future__ import annotations
 
 import json
+import math
+import struct
 from dataclasses import dataclass, field
 
 import zstandard
@@ -18,6 +20,9 @@ class SegmentRef:
     first_clock: int
     sizes: tuple[int, ...]  # raw size in bytes of each chunk, clocks first_clock, first_clock + 1, ...
     raw_offset: int  # byte offset of the segment's first chunk in the log
+    # Server time (unix seconds) each chunk was stored, in the order of `sizes`; an entry is None
+    # where it is unknown, and the whole is None for segments archived before times were kept.
+    times: tuple[float | None, ...] | None = None
 
     @property
     def raw_size(self) -> int:
@@ -75,6 +80,20 @@ def pack_sizes(sizes: tuple[int, ...]) -> bytes:
 
 def unpack_sizes(blob: bytes) -> tuple[int, ...]:
     return tuple(int.from_bytes(blob[i : i + 4], "big") for i in range(0, len(blob), 4))
+
+
+def pack_times(times: tuple[float | None, ...] | None) -> bytes | None:
+    """8-byte big-endian doubles, NaN for an unknown time; None when no times were kept."""
+    if times is None:
+        return None
+    return struct.pack(f">{len(times)}d", *(math.nan if t is None else t for t in times))
+
+
+def unpack_times(blob: bytes | None) -> tuple[float | None, ...] | None:
+    if not blob:
+        return None
+    values = struct.unpack(f">{len(blob) // 8}d", blob)
+    return tuple(None if math.isnan(value) else value for value in values)
 
 
 def decompress(segment: Segment, dictionary: bytes | None = None) -> bytes:

@@ -161,6 +161,12 @@ class LogStore(ABC):
         Lets readers map byte offsets to clocks without reading the data."""
 
     @abstractmethod
+    async def chunk_times(self, job_id: str) -> list[tuple[int, float | None]]:
+        """(clock, server time in unix seconds when the chunk was first stored) of every stored
+        chunk, ascending; the time is None for chunks stored before times were kept. Empty for
+        an unknown job, and once its chunks are deleted (the archive's segments keep the times)."""
+
+    @abstractmethod
     async def job_status(self, job_id: str) -> JobStatus:
         """State and final clock from the job's record alone; raise JobNotFound for an unknown job."""
 

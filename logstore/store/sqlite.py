@@ -26,7 +26,9 @@ from logstore.store.archive import (
     decode_missing,
     encode_missing,
     pack_sizes,
+    pack_times,
     unpack_sizes,
+    unpack_times,
 )
 from logstore.store.interface import (
     JobInfo,
@@ -52,6 +54,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     size   INTEGER NOT NULL,      -- bytes
     digest BLOB NOT NULL,         -- blake2b-128 of data, to tell duplicates from conflicts
     data   BLOB NOT NULL,
+    stored_at REAL,               -- unix seconds when first stored (server time); NULL: not kept
     PRIMARY KEY (job_id, clock)
 );
 CREATE TABLE IF NOT EXISTS jobs (
@@ -72,6 +75,7 @@ CREATE TABLE IF NOT EXISTS segments (
     sizes       BLOB NOT NULL,    -- raw size of each chunk, 4 bytes big-endian each
     raw_offset  INTEGER NOT NULL, -- byte offset of the segment in the log
     frame       BLOB NOT NULL,    -- one zstd frame
+    times       BLOB,             -- stored_at of each chunk, 8-byte doubles (NaN unknown); NULL: not kept
     PRIMARY KEY (job_id, idx)
 );
 CREATE TABLE IF NOT EXISTS archives (
@@ -107,7 +111,16 @@ CREATE TABLE IF NOT EXISTS leases (
 
 _SELECT_DIGEST = "SELECT digest FROM chunks WHERE job_id = ? AND clock = ?"
 _SELECT_JOB = "SELECT final_clock, max_clock, state FROM jobs WHERE job_id = ?"
-_INSERT_CHUNK = "INSERT INTO chunks (job_id, clock, size, digest, data) VALUES (?, ?, ?, ?, ?)"
+_INSERT_CHUNK = "INSERT INTO chunks (job_id, clock, size, digest, data, stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_SEGMENT = (
+    "INSERT OR REPLACE INTO segments (job_id, idx, first_clock, sizes, raw_offset, frame, times)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_READ_SEGMENT = (
+    "SELECT idx, first_clock, sizes, raw_offset, frame, times FROM segments WHERE job_id = ? AND idx = ?"
+)
+# Columns added after the first release, with the type they take in an older database.
+_ADDED_COLUMNS = [("chunks", "stored_at", "REAL"), ("segments", "times", "BLOB")]
 _UPSERT_JOB = """
 INSERT INTO jobs (job_id, final_clock, max_clock, bytes, chunks, created_at, updated_at)
 VALUES (?, ?, ?, ?, 1, ?, ?)
@@ -145,6 +158,7 @@ class SQLiteStore(LogStore):
         self._lock = threading.Lock()
         with self._connect() as conn:
             conn.executescript(SCHEMA)
+            _migrate(conn)
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStore:
@@ -204,6 +218,10 @@ class SQLiteStore(LogStore):
     async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
         return await self._run(self._readers, lambda conn: conn.execute(_SELECT_SIZES, (job_id,)).fetchall())
 
+    async def chunk_times(self, job_id: str) -> list[tuple[int, float | None]]:
+        query = "SELECT clock, stored_at FROM chunks WHERE job_id = ? ORDER BY clock"
+        return await self._run(self._readers, lambda conn: conn.execute(query, (job_id,)).fetchall())
+
     async def job_status(self, job_id: str) -> JobStatus:
         row = await self._run(self._readers, lambda conn: conn.execute(_SELECT_JOB_ROW, (job_id,)).fetchone())
         if row is None:
@@ -213,11 +231,20 @@ class SQLiteStore(LogStore):
 
     async def put_segment(self, job_id: str, segment: Segment) -> None:
         ref = segment.ref
-        row = (job_id, ref.index, ref.first_clock, pack_sizes(ref.sizes), ref.raw_offset, segment.frame)
+        times = pack_times(ref.times)
+        row = (
+            job_id,
+            ref.index,
+            ref.first_clock,
+            pack_sizes(ref.sizes),
+            ref.raw_offset,
+            segment.frame,
+            times,
+        )
 
         def put(conn: sqlite3.Connection) -> None:
             with conn:
-                conn.execute("INSERT OR REPLACE INTO segments VALUES (?, ?, ?, ?, ?, ?)", row)
+                conn.execute(_INSERT_SEGMENT, row)
 
         await self._run(self._writer, put)
 
@@ -225,7 +252,7 @@ class SQLiteStore(LogStore):
         return await self._run(self._readers, lambda conn: _segment_refs(conn, job_id))
 
     async def read_segments(self, job_id: str, from_index: int = 0) -> AsyncIterator[Segment]:
-        query = "SELECT idx, first_clock, sizes, raw_offset, frame FROM segments WHERE job_id = ? AND idx = ?"
+        query = _READ_SEGMENT
         index = from_index
         while True:
             at = index
@@ -235,8 +262,8 @@ class SQLiteStore(LogStore):
             )
             if row is None:
                 return
-            idx, first, sizes, offset, frame = row
-            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset), frame)
+            idx, first, sizes, offset, frame, times = row
+            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset, unpack_times(times)), frame)
             index += 1
 
     async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
@@ -381,16 +408,28 @@ def _put_one(conn: sqlite3.Connection, chunk: Chunk, now: float) -> PutOutcome:
         if chunk.final and final_clock is None:
             conn.execute(_SET_FINAL, (chunk.clock, now, chunk.job_id))
         return PutResult.DUPLICATE
-    conn.execute(_INSERT_CHUNK, (chunk.job_id, chunk.clock, chunk.size, chunk.digest, chunk.data))
+    conn.execute(_INSERT_CHUNK, (chunk.job_id, chunk.clock, chunk.size, chunk.digest, chunk.data, now))
     final = chunk.clock if chunk.final else None
     conn.execute(_UPSERT_JOB, (chunk.job_id, final, chunk.clock, chunk.size, now, now))
     return PutResult.CREATED
 
 
 def _segment_refs(conn: sqlite3.Connection, job_id: str) -> list[SegmentRef]:
-    query = "SELECT idx, first_clock, sizes, raw_offset FROM segments WHERE job_id = ? ORDER BY idx"
+    query = "SELECT idx, first_clock, sizes, raw_offset, times FROM segments WHERE job_id = ? ORDER BY idx"
     rows = conn.execute(query, (job_id,)).fetchall()
-    return [SegmentRef(i, first, unpack_sizes(sizes), offset) for i, first, sizes, offset in rows]
+    return [
+        SegmentRef(i, first, unpack_sizes(sizes), offset, unpack_times(times))
+        for i, first, sizes, offset, times in rows
+    ]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a database made by an older release lacks (their rows read as NULL:
+    chunk times unknown). Idempotent."""
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def _archive_info(conn: sqlite3.Connection, job_id: str) -> ArchiveInfo | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -24,9 +25,11 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     limits: LimitsSettings | None = None,
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz).
-    `limits` sets the per-client request rate (logstore/web/rate_limit.py)."""
+    `limits` sets the per-client request rate (logstore/web/rate_limit.py), whose buckets refill
+    by `rate_clock` (seconds, monotonic)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +44,7 @@ def create_app(
     app = FastAPI(title="logstore", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     if limits is not None and limits.rate_limit > 0:
-        app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst)
+        app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst, clock=rate_clock)
     for router in routers:
         app.include_router(router)
 

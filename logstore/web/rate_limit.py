@@ -50,9 +50,11 @@ class TokenBuckets:
 
 
 class RateLimit:
-    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+    def __init__(
+        self, app: ASGIApp, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.app = app
-        self.buckets = TokenBuckets(rate, burst)
+        self.buckets = TokenBuckets(rate, burst, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:

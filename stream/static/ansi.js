@@ -2,7 +2,8 @@
 // terminal; every other escape sequence (cursor moves, erase, OSC titles and links) is dropped.
 "use strict";
 
-const ESCAPES = /\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]/g;
+// OSC (ESC ]) and APC (ESC _, Buildkite's `_bk;t=...` timestamps) strings run to BEL or ST.
+const ESCAPES = /\x1b\[([0-9;:?]*)([@-~])|\x1b[\]_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]/g;
 
 function escapeHtml(text) {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);

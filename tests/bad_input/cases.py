@@ -89,6 +89,33 @@ HTTP_CASES = [
     HttpCase("unknown job status", "GET", "/v1/jobs/never-seen", 404),
     HttpCase("unknown job log", "GET", "/v1/jobs/never-seen/log", 404),
     HttpCase("wrong method on chunks", "POST", "/v1/jobs/{w}/chunks/2", 405),
+    # search (a bad query is refused before any byte of the log is read)
+    HttpCase("search without q", "GET", "/v1/jobs/{t}/search", 422, "invalid_search"),
+    HttpCase("search with an empty q", "GET", "/v1/jobs/{t}/search?q=", 422, "invalid_search"),
+    HttpCase("search q over 1000 chars", "GET", f"/v1/jobs/{{t}}/search?q={A * 1001}", 422, "invalid_search"),
+    HttpCase("search invalid regex", "GET", "/v1/jobs/{t}/search?q=a(b&regex=true", 422, "invalid_search"),
+    HttpCase(
+        "search regex over the memory budget",
+        "GET",
+        "/v1/jobs/{t}/search?q=((((a%7B1,100%7D)%7B1,100%7D)%7B1,100%7D)%7B1,100%7D)&regex=true",
+        422,
+        "invalid_search",
+    ),
+    HttpCase(
+        "search backreference (not RE2)",
+        "GET",
+        "/v1/jobs/{t}/search?q=(a)%5C1&regex=true",
+        422,
+        "invalid_search",
+    ),
+    HttpCase("search cursor forged", "GET", "/v1/jobs/{t}/search?q=x&cursor=1;2", 422, "invalid_search"),
+    HttpCase("search cursor line 0", "GET", "/v1/jobs/{t}/search?q=x&cursor=0.0", 422, "invalid_search"),
+    HttpCase("search limit 0", "GET", "/v1/jobs/{t}/search?q=x&limit=0", 422),
+    HttpCase("search limit over 1000", "GET", "/v1/jobs/{t}/search?q=x&limit=1001", 422),
+    HttpCase("search case unknown", "GET", "/v1/jobs/{t}/search?q=x&case=upper", 422),
+    HttpCase("search regex not a boolean", "GET", "/v1/jobs/{t}/search?q=x&regex=maybe", 422),
+    HttpCase("search invalid id", "GET", "/v1/jobs/%2E%2E/search?q=x", 422, "invalid_job_id"),
+    HttpCase("search unknown job", "GET", "/v1/jobs/never-seen/search?q=x", 404, "not_found"),
     # tokens (the matrix's app has a write and an admin token; PUTs carry the write token unless
     # a case sets its own Authorization header)
     HttpCase("write without a token", "PUT", "/v1/jobs/{w}/chunks/2", 401, headers={"Authorization": ""}),

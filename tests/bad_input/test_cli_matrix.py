@@ -77,6 +77,11 @@ CASES: list[tuple[str, list[str], int, str]] = [
         EXIT_USAGE,
         "",
     ),
+    # grep answers like grep: 2 for every error (0 found, 1 none)
+    ("grep: invalid job id", ["grep", "--server", "{server}", "a/b", "x"], EXIT_USAGE, "job id"),
+    ("grep: unknown job", ["grep", "--server", "{server}", "never-pushed", "x"], EXIT_USAGE, "not found"),
+    ("grep: invalid regex", ["grep", "-E", "--server", "{server}", "j", "a(b"], EXIT_USAGE, "not a regex"),
+    ("grep: server unreachable", ["grep", "--server", "{nowhere}", "j", "x"], EXIT_USAGE, "cannot reach"),
     ("unknown command", ["explode"], EXIT_USAGE, ""),
 ]
 

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks.processes import serving
 from benchmarks.viewer import tail_url, watch
+from tests.polling import GENEROUS_S, metric, metric_reaches
 
 LOG = [b"line one\n", b"\x1b[31mred\x1b[0m line two\n", b"line three\n"]
 BIG_CHUNK = b"0123456789abcdef" * 65536  # 1 MiB
@@ -50,7 +51,7 @@ async def close_code_of(url: str) -> int | None:
 
 
 async def assert_good_viewer_intact(server: str, job_id: str) -> None:
-    seen = await asyncio.wait_for(watch(server, job_id), 30)
+    seen = await asyncio.wait_for(watch(server, job_id), GENEROUS_S)
     assert seen.ended
     assert bytes(seen.data) == b"".join(LOG)
 
@@ -88,9 +89,13 @@ async def test_too_many_tails_from_one_client_is_4429(server: str, good_job: str
     running = f"{job_id}-running"  # a job that never ends keeps its viewers connected
     await put(f"{server}/v1/jobs/{running}/chunks/0", b"x")
     url = tail_url(server, running, 0)
+    before = await metric(server, "logstore_stream_viewers")
     async with connect(url) as a, connect(url) as b, connect(url) as c:
+        await metric_reaches(server, "logstore_stream_viewers", before + 3)  # all admitted first
         assert await close_code_of(url) == 4429
         assert (a.close_code, b.close_code, c.close_code) == (None, None, None)
+    # counted out once the server has seen them leave, which may be after their sockets closed
+    await metric_reaches(server, "logstore_stream_viewers", before)
     await assert_good_viewer_intact(server, good_job)
 
 
@@ -160,8 +165,11 @@ async def test_a_viewer_that_stops_reading_is_closed_4408(server: str, good_job:
     big = f"{job_id}-big"
     for clock in range(12):  # 12 MiB: far more than the socket buffers can hold
         await put(f"{server}/v1/jobs/{big}/chunks/{clock}", BIG_CHUNK)
+    too_slow = 'logstore_stream_tail_closed_total{code="4408"}'
+    before = await metric(server, too_slow)
     sock = raw_upgrade(server, f"/v1/jobs/{big}/tail", receive_buffer=4096)
-    await asyncio.sleep(6)  # a stalled viewer; the server's send timeout is 2 s
+    # a stalled viewer: the server gives up on it once a send has waited 2 s (its send timeout)
+    await metric_reaches(server, too_slow, before + 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)  # now read it all quickly
     received = await asyncio.to_thread(read_until_closed, sock)
     sock.close()

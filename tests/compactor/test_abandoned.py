@@ -3,6 +3,8 @@ recorded; every reader sees the hole explicitly and never bytes glued across it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -15,6 +17,7 @@ from logstore.errors import ChunkConflict
 from logstore.store import JobState, LogStore
 from stream.fanout import LiveHub
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail
+from tests.clocks import an_hour_later
 
 PIECES = [b"zero\n", b"one\n", b"two\n", b"three\n", b"four\n", b"five\n", b"six\n"]
 
@@ -28,8 +31,8 @@ async def abandon(store: LogStore, job_id: str, present: list[int], final: int) 
     await store.put_chunks([Chunk.create(job_id, c, PIECES[c], final=c == final) for c in present])
     waiting = ArchiveJob(store, CompactSettings(grace_s=0.2), "me")
     assert await waiting.run(job_id) is Outcome.NOT_READY  # within abandon_after_s: wait for them
-    impatient = ArchiveJob(store, CompactSettings(grace_s=0.2, abandon_after_s=0.001), "me")
-    assert await impatient.run(job_id) is Outcome.COMPACTED
+    later = ArchiveJob(store, CompactSettings(grace_s=0.2), "me", clock=an_hour_later)
+    assert await later.run(job_id) is Outcome.COMPACTED  # idle for an hour: they are not coming
 
 
 async def test_hole_in_the_middle(any_store: LogStore, api: httpx.AsyncClient, job_id: str) -> None:
@@ -86,8 +89,8 @@ async def test_a_job_without_a_final_chunk_is_abandoned_once_idle(
 ) -> None:
     await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c]) for c in (0, 1, 2, 4)])  # no final
     assert await ArchiveJob(any_store, CompactSettings(grace_s=0), "me").run(job_id) is Outcome.NOT_READY
-    impatient = ArchiveJob(any_store, CompactSettings(grace_s=0, abandon_after_s=0.001), "me")
-    assert await impatient.run(job_id) is Outcome.COMPACTED
+    later = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=an_hour_later)
+    assert await later.run(job_id) is Outcome.COMPACTED
     meta = (await api.get(f"/v1/jobs/{job_id}")).json()
     assert (meta["state"], meta["final_clock"], meta["missing"]) == ("abandoned", 4, [[3, 3]])
     assert (await api.get(f"/v1/jobs/{job_id}/log")).content == b"zero\none\ntwo\n"
@@ -95,14 +98,22 @@ async def test_a_job_without_a_final_chunk_is_abandoned_once_idle(
     assert events[3:] == [GapEvent(3, 3), ChunkEvent(4, b"four\n"), EndEvent(4)]
 
 
+async def swept(store: LogStore, settings: CompactSettings, clock: Callable[[], float]) -> set[str]:
+    """The jobs one sweep at `clock` requests compaction of."""
+    bus = MemoryBus()
+    await Sweeper(store, bus, settings, clock=clock).sweep()
+    return {bus.requests.get_nowait() for _ in range(bus.requests.qsize())}
+
+
 async def test_the_sweep_requests_idle_running_jobs(any_store: LogStore, job_id: str) -> None:
-    await any_store.put_chunk(Chunk.create(f"{job_id}-idle", 0, b"x"))
-    bus = MemoryBus()
-    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60, abandon_after_s=0.001)).sweep()
-    requested = set()
-    while not bus.requests.empty():
-        requested.add(bus.requests.get_nowait())
-    assert f"{job_id}-idle" in requested
-    bus = MemoryBus()
-    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60)).sweep()  # not idle for 600 s
-    assert f"{job_id}-idle" not in {bus.requests.get_nowait() for _ in range(bus.requests.qsize())}
+    idle = f"{job_id}-idle"
+    await any_store.put_chunk(Chunk.create(idle, 0, b"x"))
+    written = (await any_store.job_status(idle)).updated_at
+    assert written is not None
+
+    def two_seconds_after_the_write() -> float:  # no wall-clock gap is counted on
+        return written + 2
+
+    clock = two_seconds_after_the_write
+    assert idle in await swept(any_store, CompactSettings(sweep_window_s=60, abandon_after_s=1), clock)
+    assert idle not in await swept(any_store, CompactSettings(sweep_window_s=60), clock)  # 600 s allowed

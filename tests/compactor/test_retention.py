@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,7 @@ from logstore.cli.purge import parse_age
 from logstore.config import CompactSettings, Settings
 from logstore.errors import ConfigError
 from logstore.store import LogStore
+from tests.clocks import a_fresh_millisecond
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 
@@ -64,18 +64,18 @@ async def test_a_running_job_is_never_deleted(
 
 
 async def test_purge_removes_old_jobs_but_never_running_ones(any_store: LogStore, job_id: str) -> None:
-    started = time.time() - 0.002  # the purges below only look at jobs made by this test (ms clocks)
+    started = a_fresh_millisecond()  # the purges below only look at jobs made by this test
     await finished_job(any_store, f"{job_id}-done", compact=False)
     await finished_job(any_store, f"{job_id}-archived", compact=True)
     await any_store.put_chunk(Chunk.create(f"{job_id}-running", 0, b"x"))
-    await asyncio.sleep(0.05)
-    report = await purge(any_store, older_than_s=0.01, dry_run=True, created_after=started)
+    later = time.time() + 1  # a clock a second after the last write: no wall-clock gap counted on
+    report = await purge(any_store, older_than_s=0.5, dry_run=True, created_after=started, now=later)
     assert (report.deleted, report.kept_running) == (2, 1)  # a dry run counts, deletes nothing
     assert (await any_store.job_status(f"{job_id}-done")).final_clock == 4
-    young = await purge(any_store, older_than_s=3600, created_after=started)
+    young = await purge(any_store, older_than_s=3600, created_after=started, now=later)
     assert (young.deleted, young.kept_running) == (0, 0)  # nothing of this test is an hour old
     assert (await any_store.job_status(f"{job_id}-archived")).state.archived
-    report = await purge(any_store, older_than_s=0.01, created_after=started)
+    report = await purge(any_store, older_than_s=0.5, created_after=started, now=later)
     assert (report.deleted, report.kept_running) == (2, 1)
     for gone in ("done", "archived"):
         assert await any_store.segment_refs(f"{job_id}-{gone}") == []
@@ -95,8 +95,14 @@ async def test_the_sweep_requests_finished_jobs_that_were_missed(any_store: LogS
     await finished_job(any_store, f"{job_id}-missed", compact=False)
     await finished_job(any_store, f"{job_id}-archived", compact=True)
     await any_store.put_chunk(Chunk.create(f"{job_id}-running", 0, b"x"))
+    written = (await any_store.job_status(f"{job_id}-running")).updated_at
+    assert written is not None
+
+    def a_second_after_the_last_write() -> float:  # inside the window, the running job not idle
+        return written + 1
+
     bus = MemoryBus()
-    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60)).sweep()
+    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60), a_second_after_the_last_write).sweep()
     requested = set()
     while not bus.requests.empty():
         requested.add(bus.requests.get_nowait())

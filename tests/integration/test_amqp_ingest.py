@@ -15,6 +15,7 @@ from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
 from tests.integration.amqp_fixtures import created, drain_queue
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
 
@@ -84,10 +85,11 @@ async def test_push_via_amqp_with_confirms(
         bus_settings.as_env(),
     )
     assert pushed.returncode == 0, pushed.stderr
-    for _ in range(300):
-        if (await cassandra_store.job_status(job_id)).final_clock is not None:
-            break
-        await asyncio.sleep(0.1)
+
+    async def final_stored() -> bool:
+        return (await cassandra_store.job_status(job_id)).final_clock is not None
+
+    await eventually(final_stored, poll_s=0.1, what="the final chunk stored")
     items = [item async for item in cassandra_store.read_chunks(job_id)]
     assert b"".join(data for _, data in items) == source
     assert len(items) == -(-len(source) // 1600)

@@ -19,6 +19,7 @@ from logstore.chunk import Chunk
 from logstore.config import BusSettings
 from logstore.store import JobState
 from logstore.store.cassandra.backend import CassandraStore
+from tests.polling import eventually, metric
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(900)]
 
@@ -84,8 +85,8 @@ async def test_five_hundred_jobs_by_three_compactors(
 ) -> None:
     jobs = make_jobs(job_id, 500, 20, seed=71)
     await store_jobs(cassandra_store, jobs)
+    roles = compactors(3)  # all three up before the requests come: each gets a share, however slow
     await request_all(bus_settings, jobs, times=2)  # every job requested twice
-    roles = compactors(3)
     assert await wait_compacted(cassandra_store, jobs, within_s=300) == []
     assert await wrong_archives(cassandra_store, jobs) == []
     pages = [role.metrics() for role in roles]
@@ -105,14 +106,12 @@ async def test_a_compactor_killed_mid_job_then_restarted(
     await request_all(bus_settings, jobs, times=1)
     short_lease = {"LOGSTORE_LEASE_S": "3", "LOGSTORE_RETRY_S": "1"}
     victim, survivor = compactors(2, env=short_lease)
-    caught = False
-    for _ in range(600):
-        if metric_value(victim.metrics(), "logstore_compactor_in_progress") > 0:
-            caught = True
-            break
-        await asyncio.sleep(0.05)
+
+    async def victim_busy() -> bool:
+        return await metric(victim.base, "logstore_compactor_in_progress") > 0
+
+    await eventually(victim_busy)  # so that it really dies in the middle of a job
     victim.kill()  # SIGKILL mid-job: its lease expires, its requests are redelivered
-    assert caught  # it really died in the middle of a job
     compactors(1, env=short_lease)  # and a new one takes its place
     assert await wait_compacted(cassandra_store, jobs, within_s=300) == []
     assert await wrong_archives(cassandra_store, jobs) == []
@@ -161,12 +160,15 @@ async def test_readers_see_the_same_bytes_before_during_and_after_compaction(
                 if got != expected:
                     failures.append(f"{kind} of {job.job_id}")
 
+    def each_kind_read(times: int, since: dict[str, int]) -> Callable[[], bool]:
+        return lambda: all(reads[kind] >= since[kind] + times for kind in reads)
+
     readers = [asyncio.create_task(reader(seed)) for seed in range(20)]
-    await asyncio.sleep(2)  # readers on chunks first
+    await eventually(each_kind_read(6, dict.fromkeys(reads, 0)), within_s=120)  # on chunks first
     await request_all(bus_settings, jobs, times=1)
     compactors(2)
     assert await wait_compacted(cassandra_store, jobs, within_s=300) == []
-    await asyncio.sleep(2)  # and on archives after
+    await eventually(each_kind_read(6, dict(reads)), within_s=120)  # and on archives after
     done.set()
     await asyncio.gather(*readers)
     assert failures == []

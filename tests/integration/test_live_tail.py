@@ -15,16 +15,16 @@ from benchmarks.processes import Role, metric_value
 from benchmarks.viewer import watch
 from benchmarks.workload import Job, make_jobs, messages, publish
 from logstore.bus.publisher import ChunkPublisher
+from tests.polling import eventually, metric
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
 
 
 async def wait_viewers(streamer: Role, count: int) -> None:
-    for _ in range(300):
-        if metric_value(streamer.metrics(), "logstore_stream_viewers") >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"fewer than {count} viewers connected")
+    async def connected() -> bool:
+        return await metric(streamer.base, "logstore_stream_viewers") >= count
+
+    await eventually(connected, within_s=180, poll_s=0.1, what=f"{count} viewers connected")
 
 
 async def write_live(publisher: ChunkPublisher, jobs: list[Job], writers: int, seed: int) -> None:

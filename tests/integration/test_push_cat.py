@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.corpus import corpus_files, split
 from benchmarks.processes import free_port, run_cli, serving
+from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra
 
 
@@ -57,7 +58,7 @@ def test_shuffled_puts_with_duplicates_then_cat(server: str, job_id: str) -> Non
     pieces = split(source, 1600)
     order = list(range(len(pieces))) + random.Random(5).sample(range(len(pieces)), len(pieces) // 5)
     random.Random(6).shuffle(order)
-    with httpx.Client(base_url=server) as client:
+    with httpx.Client(base_url=server, timeout=GENEROUS_S) as client:  # httpx's default is 5 s
         for clock in order:
             params = {"final": "true"} if clock == len(pieces) - 1 else {}
             response = client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=pieces[clock], params=params)

@@ -21,6 +21,19 @@ FLAGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 WRITE, READ, ADMIN = "write-token-1234", "read-token-5678", "admin-token-9012"
+
+
+async def put(api: httpx.AsyncClient, job_id: str, clock: int, data: bytes, **params: object) -> None:
+    """PUT one chunk as the writer; it must be newly stored (201)."""
+    response = await api.put(
+        f"/v1/jobs/{job_id}/chunks/{clock}",
+        content=data,
+        params=params,
+        headers={"Authorization": f"Bearer {WRITE}"},
+    )
+    assert response.status_code == 201, response.text
+
+
 SIGNING_KEY = "signing-key-0123456789abcdef"
 
 

@@ -14,6 +14,7 @@ from logstore.store import LogStore
 from stream.fanout import LiveHub
 from stream.masked_tail import MaskedTail
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
+from tests.clocks import an_hour_later
 
 SECRETS = [b"TOKEN-42"]
 PIECES = {0: b"a TOKEN-", 1: b"42 b TOK", 4: b"EN-42 c TOKEN-4", 5: b"2\n"}  # clocks 2 and 3 never came
@@ -26,8 +27,8 @@ async def events_from(store: LogStore, job_id: str, from_clock: int) -> list[Tai
 
 async def test_a_hole_flushes_what_was_held_and_resumes_exactly(any_store: LogStore, job_id: str) -> None:
     await any_store.put_chunks([Chunk.create(job_id, c, p, final=c == 5) for c, p in PIECES.items()])
-    settings = CompactSettings(grace_s=0.1, abandon_after_s=0.001)
-    assert await ArchiveJob(any_store, settings, "me").run(job_id) is Outcome.COMPACTED
+    later = ArchiveJob(any_store, CompactSettings(grace_s=0.1), "me", clock=an_hour_later)  # abandoned
+    assert await later.run(job_id) is Outcome.COMPACTED
     events = await events_from(any_store, job_id, 0)
     assert events == [
         ChunkEvent(0, b"a"),  # up to 7 bytes (longest secret - 1) held back

@@ -19,12 +19,14 @@ from websockets.exceptions import ConnectionClosed
 from benchmarks.processes import serving
 from logstore import url_signing
 from stream.masking import mask
+from tests.polling import GENEROUS_S, metric, metric_reaches
 from tests.stream.conftest import ADMIN, SIGNING_KEY, WRITE
 
 CLOCK = struct.Struct(">Q")
 SECRET = b"ghp_S3cr3tT0k3n"
 PIECES = [b"step 1\ncurl -H 'token: ghp_S3c", b"r3tT0k3n' https://api\n", b"ghp_S3cr3tT0k3n done\n"]
 AS_WRITER = {"Authorization": f"Bearer {WRITE}"}
+LIVE_JOBS = "logstore_stream_live_jobs"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ async def frames_until_end(url: str) -> tuple[list[tuple[int, bytes]], int | Non
 
 
 async def setup_job(base: str, job_id: str, order: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=base, headers=AS_WRITER) as client:
+    async with httpx.AsyncClient(base_url=base, headers=AS_WRITER, timeout=60) as client:
         secrets = await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET.decode()]})
         assert secrets.status_code == 200
         for clock in order:
@@ -97,15 +99,16 @@ async def test_a_signed_tail_sends_the_masked_log_and_resumes_exactly(server: st
 
 
 async def test_a_live_signed_tail_masks_chunks_arriving_out_of_order(server: str, job_id: str) -> None:
-    async with httpx.AsyncClient(base_url=server, headers=AS_WRITER) as client:
+    async with httpx.AsyncClient(base_url=server, headers=AS_WRITER, timeout=60) as client:
         await client.put(f"/v1/jobs/{job_id}/settings", json={"private": True})
         await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET.decode()]})
+        live = await metric(server, LIVE_JOBS)
         watching = asyncio.create_task(frames_until_end(tail_url(server, job_id, 0, signed(job_id))))
-        await asyncio.sleep(0.3)
+        await metric_reaches(server, LIVE_JOBS, live + 1)  # subscribed: the chunks below arrive live
         for clock in (1, 0, 2):
             params = {"final": str(clock == 2).lower()}
             await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=PIECES[clock], params=params)
-            await asyncio.sleep(0.05)
-        frames, code = await asyncio.wait_for(watching, 30)
+            await asyncio.sleep(0.05)  # pacing only: the frames are checked whatever the timing
+        frames, code = await asyncio.wait_for(watching, GENEROUS_S)
     assert code == 1000
     assert b"".join(data for _, data in frames) == mask(b"".join(PIECES), [SECRET])

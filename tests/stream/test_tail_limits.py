@@ -11,6 +11,9 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks.processes import serving
 from benchmarks.viewer import tail_url
+from tests.polling import metric, metric_reaches
+
+VIEWERS = "logstore_stream_viewers"
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +43,15 @@ async def test_bad_job_id_is_4400(server: str) -> None:
 
 
 async def test_viewers_per_client_are_limited_with_4429(server: str, job_id: str) -> None:
+    before = await metric(server, VIEWERS)
     async with connect(tail_url(server, job_id, 0)) as first, connect(tail_url(server, job_id, 0)) as second:
+        await metric_reaches(server, VIEWERS, before + 2)  # both admitted before a third comes
         assert await close_code_of(tail_url(server, job_id, 0)) == 4429
         assert first.close_code is None
         assert second.close_code is None
-    # once they leave, there is room again: the tail stays open waiting for the job to start
+    # the server counts them out once it has seen them leave, which may be after their sockets closed
+    await metric_reaches(server, VIEWERS, before)
+    # then there is room again: the tail is admitted and stays open waiting for the job to start
     async with connect(tail_url(server, job_id, 0)) as again:
+        await metric_reaches(server, VIEWERS, before + 1)
         assert again.close_code is None

@@ -12,6 +12,8 @@ from playwright.async_api import Browser, Page
 
 from benchmarks.corpus import CORPUS
 from benchmarks.processes import serving
+from tests.clocks import a_fresh_millisecond
+from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra
 from tests.stream.conftest import ARTIFACTS
 
@@ -26,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 async def put_all(base: str, job_id: str, data: bytes, size: int, final: bool = True) -> None:
     pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
-    async with httpx.AsyncClient(base_url=base) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=GENEROUS_S) as client:
         for clock, piece in enumerate(pieces):
             params = {"final": "true"} if final and clock == len(pieces) - 1 else {}
             response = await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=piece, params=params)
@@ -35,6 +37,7 @@ async def put_all(base: str, job_id: str, data: bytes, size: int, final: bool = 
 
 async def open_viewer(browser: Browser, base: str, job_id: str) -> Page:
     page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(GENEROUS_S * 1000)
     await page.goto(f"{base}/jobs/{job_id}")
     return page
 
@@ -91,7 +94,7 @@ async def test_a_job_appended_to_while_the_page_is_open(server: str, browser: Br
         snowman[cut:],
         b"::group::Install deps\nnpm ci\n::endgroup::\nafter the group\n",
     ]
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         lines_after = [1, 2, 2, 3, 6]  # complete lines shown after each chunk
         for clock, chunk in enumerate(chunks):
             await client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=chunk)
@@ -120,15 +123,16 @@ async def test_line_anchor_opens_its_fold(server: str, browser: Browser, job_id:
 
 
 async def test_invalid_job_id_page_is_422(server: str) -> None:
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=60) as client:
         assert (await client.get("/jobs/bad%20id")).status_code == 422
         assert (await client.get("/static/nope.js")).status_code == 404
 
 
 async def test_job_list_page_links_to_the_viewer(server: str, browser: Browser, job_id: str) -> None:
     await put_all(server, f"{job_id}-a", b"done\n", size=100)
+    a_fresh_millisecond()  # b is created strictly after a, even to the millisecond Cassandra keeps
     await put_all(server, f"{job_id}-b", b"still going\n", size=100, final=False)
-    async with httpx.AsyncClient(base_url=server) as client:
+    async with httpx.AsyncClient(base_url=server, timeout=GENEROUS_S) as client:
         listed = (await client.get("/v1/jobs", params={"limit": 500})).json()["jobs"]
     states = {job["job_id"]: job["state"] for job in listed}
     assert states[f"{job_id}-b"] == "running"
@@ -136,6 +140,7 @@ async def test_job_list_page_links_to_the_viewer(server: str, browser: Browser, 
     ids = [job["job_id"] for job in listed]
     assert ids.index(f"{job_id}-b") < ids.index(f"{job_id}-a")  # newest first
     page = await browser.new_page()
+    page.set_default_timeout(GENEROUS_S * 1000)
     await page.goto(f"{server}/jobs")
     await page.wait_for_selector("#status[data-state=loaded]")
     await page.click(f"text={job_id}-b")

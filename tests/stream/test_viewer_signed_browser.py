@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser
 
 from benchmarks.processes import serving
+from tests.polling import GENEROUS_S
 from tests.stream.conftest import ADMIN, ARTIFACTS, SIGNING_KEY, WRITE
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,7 +36,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
     server: str, browser: Browser, job_id: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=server, headers={"Authorization": f"Bearer {WRITE}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=server, headers={"Authorization": f"Bearer {WRITE}"}, timeout=GENEROUS_S
+    ) as client:
         assert (await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET]})).status_code == 200
         for clock in (1, 0):  # the secret is split across the two chunks; the second one comes first
             params = {"private": "true", "final": str(clock == 1).lower()}
@@ -48,6 +51,7 @@ async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
         )
         assert (await client.get(f"/jobs/{job_id}")).status_code == 404
     page = await browser.new_page()
+    page.set_default_timeout(GENEROUS_S * 1000)
     assert (await page.goto(f"{server}/jobs/{job_id}")).status == 404  # type: ignore[union-attr]
     await page.goto(minted.json()["viewer_url"])
     await page.wait_for_selector("#status[data-state=ended]")
@@ -58,5 +62,14 @@ async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
     assert "AKIA" not in await page.locator("#log").inner_text()
     raw = await page.evaluate("fetch(document.getElementById('raw').href).then(r => r.text())")
     assert raw == "\x1b[32mdeploying\x1b[0m\naws configure set key ***\n***!\n"
+    # search sees the masked log only; times come through the signed URL too
+    await page.fill("#search-input", "AKIA")
+    await page.wait_for_selector("#search-count:has-text('no matches')")
+    await page.fill("#search-input", "***")
+    await page.wait_for_function("document.querySelector('#search-count').dataset.total === '2'")
+    await page.click("#times")
+    await page.wait_for_selector("#times[data-loaded='2']")
+    assert await page.locator(".line .ts").count() == 3
+    assert all(text.count(":") == 2 for text in await page.locator(".line .ts").all_inner_texts())
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer-signed-private.png"))

@@ -26,7 +26,9 @@ from logstore.store.archive import (
     decode_missing,
     encode_missing,
     pack_sizes,
+    pack_times,
     unpack_sizes,
+    unpack_times,
 )
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.futures import bridge, execute
@@ -76,8 +78,8 @@ class CassandraStore(LogStore):
         for name in (
             "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
             "SELECT_JOBS", "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
-            "SELECT_DIGESTS_OF_JOBS",
-            "SELECT_SIZES", "READ_PAGE", "DELETE_BUCKET", "DELETE_BUCKETS", "DELETE_JOB",
+            "SELECT_DIGESTS_OF_JOBS", "SELECT_SIZES", "SELECT_TIMES", "READ_PAGE", "DELETE_BUCKET",
+            "DELETE_BUCKETS", "DELETE_JOB",
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
@@ -162,6 +164,12 @@ class CassandraStore(LogStore):
     async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
         return await self._sizes(job_id, await self._buckets(job_id))
 
+    async def chunk_times(self, job_id: str) -> list[tuple[int, float | None]]:
+        pages = await asyncio.gather(
+            *(self._run("SELECT_TIMES", job_id, b) for b in await self._buckets(job_id))
+        )
+        return [(int(clock), _unix(at)) for rows in pages for clock, at in rows]
+
     async def _sizes(self, job_id: str, buckets: list[int]) -> list[tuple[int, int]]:
         pages = await asyncio.gather(*(self._run("SELECT_SIZES", job_id, b) for b in buckets))
         return [(int(clock), int(size)) for rows in pages for clock, size in rows]
@@ -186,11 +194,15 @@ class CassandraStore(LogStore):
             pack_sizes(ref.sizes),
             ref.raw_offset,
             segment.frame,
+            pack_times(ref.times),
         )
 
     async def segment_refs(self, job_id: str) -> list[SegmentRef]:
         rows = await self._run("SELECT_SEGMENT_REFS", job_id)
-        return [SegmentRef(idx, first, unpack_sizes(sizes), offset) for idx, first, sizes, offset in rows]
+        return [
+            SegmentRef(idx, first, unpack_sizes(sizes), offset, unpack_times(times))
+            for idx, first, sizes, offset, times in rows
+        ]
 
     async def read_segments(self, job_id: str, from_index: int = 0) -> AsyncIterator[Segment]:
         index = from_index
@@ -198,8 +210,8 @@ class CassandraStore(LogStore):
             rows = await self._run("SELECT_SEGMENT", job_id, index)
             if not rows:
                 return
-            idx, first, sizes, offset, frame = rows[0]
-            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset), frame)
+            idx, first, sizes, offset, frame, times = rows[0]
+            yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset, unpack_times(times)), frame)
             index += 1
 
     async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
@@ -281,3 +293,7 @@ class CassandraStore(LogStore):
 
     async def close(self) -> None:
         await asyncio.to_thread(self._cluster.shutdown)
+
+
+def _unix(at: datetime | None) -> float | None:
+    return at.replace(tzinfo=UTC).timestamp() if at is not None else None

@@ -5,8 +5,8 @@ from __future__ import annotations
 CLOCKS_PER_BUCKET = 256  # bounds a partition to 256 chunks (256 MiB at the largest chunk size)
 
 INSERT_CHUNK = (
-    "INSERT INTO {ks}.chunks (job_id, bucket, clock, size, digest, data) "
-    "VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"
+    "INSERT INTO {ks}.chunks (job_id, bucket, clock, size, digest, data, stored_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?"
 )
 INSERT_BUCKET = "INSERT INTO {ks}.job_buckets (job_id, bucket) VALUES (?, ?)"
 TOUCH_JOB = "UPDATE {ks}.jobs SET updated_at = ? WHERE job_id = ?"
@@ -23,6 +23,7 @@ SELECT_DIGESTS_OF_JOBS = (
     "SELECT job_id, clock, digest FROM {ks}.chunks WHERE job_id IN ? AND bucket = ? AND clock IN ?"
 )
 SELECT_SIZES = "SELECT clock, size FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
+SELECT_TIMES = "SELECT clock, stored_at FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
 READ_PAGE = (
     "SELECT clock, data FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock >= ? AND clock <= ? "
     "LIMIT ?"
@@ -49,11 +50,12 @@ def bucket_of(clock: int) -> int:
 
 
 INSERT_SEGMENT = (
-    "INSERT INTO {ks}.segments (job_id, idx, first_clock, sizes, raw_offset, frame) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO {ks}.segments (job_id, idx, first_clock, sizes, raw_offset, frame, times) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-SELECT_SEGMENT_REFS = "SELECT idx, first_clock, sizes, raw_offset FROM {ks}.segments WHERE job_id = ?"
+SELECT_SEGMENT_REFS = "SELECT idx, first_clock, sizes, raw_offset, times FROM {ks}.segments WHERE job_id = ?"
 SELECT_SEGMENT = (
-    "SELECT idx, first_clock, sizes, raw_offset, frame FROM {ks}.segments WHERE job_id = ? AND idx = ?"
+    "SELECT idx, first_clock, sizes, raw_offset, frame, times FROM {ks}.segments WHERE job_id = ? AND idx = ?"
 )
 INSERT_ARCHIVE = (
     "INSERT INTO {ks}.archives (job_id, sha256, raw_bytes, compressed_bytes, segments, chunks, final_clock, "

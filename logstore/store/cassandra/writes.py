@@ -217,7 +217,7 @@ class ChunkWriter:
             known = self._known_buckets.get(job_id, set())
             buckets = {cql.bucket_of(chunk.clock) for chunk in plan.to_write} - known
             first += [partial(self._run, "INSERT_BUCKET", job_id, bucket) for bucket in buckets]
-            beside += [partial(self._execute, batch) for batch in self._chunk_batches(plan.to_write)]
+            beside += [partial(self._execute, batch) for batch in self._chunk_batches(plan.to_write, now)]
             if plan.new_final is not None:
                 last.append(partial(self._run, "SET_FINAL", plan.new_final, now, job_id))
             elif not plan.row.exists:
@@ -232,7 +232,7 @@ class ChunkWriter:
         await asyncio.gather(*(write() for write in beside))
         await asyncio.gather(*(write() for write in last))
 
-    def _chunk_batches(self, chunks: list[Chunk]) -> list[Any]:
+    def _chunk_batches(self, chunks: list[Chunk], stored_at: datetime) -> list[Any]:
         """One statement per chunk partition: a bound INSERT for a lone chunk, else unlogged
         batches of at most BATCH_BYTES."""
         by_partition: dict[int, list[Chunk]] = defaultdict(list)
@@ -245,21 +245,30 @@ class ChunkWriter:
             size = 0
             for chunk in partition:
                 if len(partition) == 1:
-                    statements.append(insert.bind(self._chunk_row(chunk)))
+                    statements.append(insert.bind(self._chunk_row(chunk, stored_at)))
                     break
                 if batch is None or size + chunk.size > BATCH_BYTES:
                     batch = BatchStatement(batch_type=BatchType.UNLOGGED)
                     batch.is_idempotent = True
                     statements.append(batch)
                     size = 0
-                batch.add(insert, self._chunk_row(chunk))
+                batch.add(insert, self._chunk_row(chunk, stored_at))
                 size += chunk.size
         return statements
 
-    def _chunk_row(self, chunk: Chunk) -> tuple[Any, ...]:
+    def _chunk_row(self, chunk: Chunk, stored_at: datetime) -> tuple[Any, ...]:
         """INSERT_CHUNK's values, in its column order."""
         bucket = cql.bucket_of(chunk.clock)
-        return (chunk.job_id, bucket, chunk.clock, chunk.size, chunk.digest, chunk.data, self._ttl_s)
+        return (
+            chunk.job_id,
+            bucket,
+            chunk.clock,
+            chunk.size,
+            chunk.digest,
+            chunk.data,
+            stored_at,
+            self._ttl_s,
+        )
 
     def _remember_buckets(self, job_id: str, buckets: set[int]) -> None:
         self._known_buckets[job_id] = buckets

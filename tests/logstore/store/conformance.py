@@ -253,6 +253,36 @@ class StoreConformance:
         assert await store.segment_refs(job_id) == []
         assert await store.archive_info(job_id) is None
 
+    async def test_chunk_times_are_the_server_time_of_the_first_write(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        assert await store.chunk_times(job_id) == []
+        before = time.time()
+        await store.put_chunks([Chunk.create(job_id, 1, b"b"), Chunk.create(job_id, 0, b"a")])
+        middle = time.time()
+        await store.put_chunks([Chunk.create(job_id, 0, b"a"), Chunk.create(job_id, 2, b"c")])  # 0 again
+        after = time.time()
+        times = await store.chunk_times(job_id)
+        assert [clock for clock, _ in times] == [0, 1, 2]
+        first, second, third = (at for _, at in times)
+        assert first is not None
+        assert second is not None
+        assert third is not None
+        # Cassandra keeps milliseconds: allow that much on either side
+        assert before - 0.001 <= first <= middle + 0.001
+        assert before - 0.001 <= second <= middle + 0.001
+        assert first - 0.001 <= third <= after + 0.001  # the duplicate of clock 0 changed nothing
+
+    async def test_segment_times_round_trip_and_old_segments_have_none(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        timed = Segment(SegmentRef(0, 0, (1, 2), 0, (1_700_000_000.25, None)), b"frame-0")
+        untimed = Segment(SegmentRef(1, 2, (3,), 3), b"frame-1")  # as archived before times were kept
+        for segment in (timed, untimed):
+            await store.put_segment(job_id, segment)
+        assert await store.segment_refs(job_id) == [timed.ref, untimed.ref]
+        assert [s async for s in store.read_segments(job_id)] == [timed, untimed]
+
     async def test_compaction_lease_has_one_holder(self, store: LogStore, job_id: str) -> None:
         assert await store.claim(job_id, "a", 30) is True
         assert await store.claim(job_id, "b", 30) is False
