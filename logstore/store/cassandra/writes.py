@@ -22,7 +22,8 @@ The guarantees and the races each tolerates:
 - Nothing after the final clock, no final clock below a stored clock, nothing into an archived
   job: checked against the job row read in step 1, never a cached copy, because another process
   may set the final clock or archive the job at any time. A chunk and a final clock sent at once
-  to two ingesters can both pass; the window is again one batch's read -> write time. Caching the
+  to two ingesters (or two batches
+  one ingester stores at once) can both pass; the window is again one batch's read -> write time. Caching the
   row would stretch it to the cache's lifetime, so the row is read every batch, for all of the
   batch's jobs in one statement.
 - Durable before the caller acknowledges: put_chunks returns only after every write of the batch
