@@ -55,7 +55,13 @@ def problems(results: dict[str, Any]) -> list[str]:
         need(f"baselines.{name}.realistic", ("p50_ms", "p95_ms", "p99_ms"))
         need(f"ratios.{name}", ("chunks_per_s", "mb_per_s", "stored_p50_ms", "stored_p99_ms"))
     for index in range(len(results.get("ours", {}).get("saturation", []))):
-        need(f"ours.saturation.{index}", ("ingesters", "chunks_per_s", "mb_per_s"))
+        need(f"ours.saturation.{index}", ("ingesters", "chunks_per_s", "mb_per_s", "ingest_cpu_us_per_chunk"))
+    for index in range(len(results.get("ours", {}).get("backlog", []))):
+        need(f"ours.backlog.{index}", ("chunk_bytes", "chunks_per_s", "mb_per_s"))
+    if len(results.get("ours", {}).get("backlog", [])) < 4:
+        found.append("ours.backlog: fewer than four chunk sizes")
+    for index in range(len(results.get("baselines", {}).get("cassandra_raw", {}).get("backlog", []))):
+        need(f"baselines.cassandra_raw.backlog.{index}", ("chunk_bytes", "chunks_per_s", "cpu_us_per_chunk"))
     if len(results.get("ours", {}).get("saturation", [])) < 2:
         found.append("ours.saturation: fewer than two ingester counts")
     points = results.get("ours", {}).get("live_jobs", [])

@@ -11,7 +11,7 @@ import aio_pika
 
 from benchmarks.processes import Role, metric_value
 from benchmarks.quantiles import histogram_buckets, merge_buckets
-from benchmarks.sysinfo import peak_rss_mib, rss_mib
+from benchmarks.sysinfo import cpu_seconds, peak_rss_mib, rss_mib
 from logstore.bus import topology
 from logstore.config import BusSettings
 
@@ -46,6 +46,10 @@ class Deployment:
             + metric_value(page, "logstore_ingest_rejected_total")
             for page in pages
         )
+
+    def ingest_cpu_s(self) -> float:
+        """CPU seconds used so far by the running ingesters."""
+        return sum(cpu_seconds(r.process.pid) for r in self.ingesters if r.process.poll() is None)
 
     async def stored_latency_buckets(self) -> dict[float, float]:
         pages = await asyncio.gather(*(asyncio.to_thread(r.metrics) for r in self.ingesters))

@@ -9,9 +9,12 @@ import uuid
 
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment, wait_handled
-from benchmarks.fleet import PACE_S, make_fleet, run_fleet
+from benchmarks.fleet import PACE_S, JobLog, corpus_texts, make_fleet, run_fleet
 from benchmarks.quantiles import bucket_quantile, merge_buckets
+from benchmarks.workload import publish
 from logstore.bus.publisher import ChunkPublisher
+
+PUBLISHERS = 4  # connections filling a backlog, each with its own confirms
 
 
 def _deployment(ctx: BenchContext, kind: str) -> Deployment:
@@ -29,9 +32,10 @@ async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
         await asyncio.to_thread(deployment.start, "ingest", ingesters)
         publisher = await ChunkPublisher.connect(deployment.settings)
         try:
+            cpu = deployment.ingest_cpu_s()
             publishing = asyncio.create_task(run_fleet(jobs, publisher.publish, None))
             complete = await wait_handled(deployment, total, ctx.profile.sat_timeout_s)
-            done_at = time.time()
+            done_at, cpu = time.time(), deployment.ingest_cpu_s() - cpu
             run = await publishing
         finally:
             await publisher.close()
@@ -50,6 +54,50 @@ async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
         "stored_p50_ms": bucket_quantile(buckets, 50) * 1000,
         "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
         "peak_rss_mib_ingester": deployment.peaks.get("ingest", float("nan")),
+        "ingest_cpu_us_per_chunk": cpu / total * 1e6,
+    }
+
+
+async def backlog_drain(ctx: BenchContext, chunk_bytes: int) -> dict[str, float]:
+    """A pre-filled backlog (the profile's backlog jobs, their chunks interleaved in clock order,
+    published by PUBLISHERS connections with confirms before any ingester runs), then one
+    ingester started and timed until it has handled every message; its CPU from /proc."""
+    profile = ctx.profile
+    deployment = _deployment(ctx, f"drain{chunk_bytes}")
+    chunks = min(profile.backlog_chunks, max(profile.backlog_jobs, profile.backlog_bytes // chunk_bytes))
+    per_job = max(1, chunks // profile.backlog_jobs)
+    texts = len(corpus_texts())
+    tag = f"{ctx.tag}-drain{chunk_bytes}"
+    jobs = [JobLog(f"{tag}-{i:03d}", i % texts, per_job, chunk_bytes) for i in range(profile.backlog_jobs)]
+    items = [
+        (job.job_id, clock, job.piece(clock), clock == per_job - 1)
+        for clock in range(per_job)
+        for job in jobs
+    ]
+    try:
+        publishers = [await ChunkPublisher.connect(deployment.settings) for _ in range(PUBLISHERS)]
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(publish(p, items[k::PUBLISHERS], 100) for k, p in enumerate(publishers)))
+            publish_s = time.perf_counter() - started
+        finally:
+            for publisher in publishers:
+                await publisher.close()
+        await asyncio.to_thread(deployment.start, "ingest", 1)
+        cpu, started = deployment.ingest_cpu_s(), time.perf_counter()
+        complete = await wait_handled(deployment, len(items), profile.sat_timeout_s, poll_s=0.05)
+        seconds, cpu = time.perf_counter() - started, deployment.ingest_cpu_s() - cpu
+    finally:
+        await deployment.stop()
+    return {
+        "chunk_bytes": chunk_bytes,
+        "chunks": len(items),
+        "complete": float(complete),
+        "publish_chunks_per_s": len(items) / publish_s,
+        "seconds": seconds,
+        "chunks_per_s": len(items) / seconds,
+        "mb_per_s": len(items) * chunk_bytes / seconds / 1e6,
+        "ingest_cpu_us_per_chunk": cpu / len(items) * 1e6,
     }
 
 

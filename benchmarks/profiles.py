@@ -27,6 +27,12 @@ class Profile:
     live_ingesters: int
     # a baseline that cannot keep up is cut off after this long (its rate is what it stored)
     baseline_timeout_s: float
+    # the raw Cassandra backlog ceilings: at each chunk size, this many chunks or this many bytes,
+    # whichever is fewer, spread over backlog_jobs jobs
+    chunk_sizes: tuple[int, ...] = (1600, 16 * 1024, 128 * 1024, 1024 * 1024)
+    backlog_chunks: int = 24_000
+    backlog_bytes: int = 64 * 1024 * 1024
+    backlog_jobs: int = 50
 
 
 QUICK = Profile(
@@ -44,6 +50,9 @@ QUICK = Profile(
     live_window_s=3,
     live_ingesters=1,
     baseline_timeout_s=30,
+    backlog_chunks=400,
+    backlog_bytes=4 * 1024 * 1024,
+    backlog_jobs=8,
 )
 
 FULL = Profile(

@@ -135,6 +135,37 @@ def live_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def ceiling_table(results: dict[str, Any]) -> list[str]:
+    raw = results["baselines"]["cassandra_raw"]
+    lines = [
+        "Fleet shape (each job's chunks one after the other, one INSERT each): "
+        + ", ".join(f"{d} {_n(f['chunks_per_s'])} chunks/s" for d, f in raw["saturation_by_driver"].items()),
+        "",
+        "| chunk bytes | driver | rows per statement | chunks/s | MB/s | client CPU us per chunk |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in raw["backlog"]:
+        lines.append(
+            f"| {row['chunk_bytes']:,} | {row['driver']} | {row['rows_per_batch']} | "
+            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['cpu_us_per_chunk']:.0f} |"
+        )
+    return lines
+
+
+def backlog_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| chunk bytes | chunks | published chunks/s | drained chunks/s | MB/s | ingester CPU us per chunk |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["ours"]["backlog"]:
+        cut = "" if row["complete"] else " (cut off)"
+        lines.append(
+            f"| {row['chunk_bytes']:,} | {row['chunks']:,}{cut} | {_n(row['publish_chunks_per_s'])} | "
+            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['ingest_cpu_us_per_chunk']:.0f} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -155,6 +186,14 @@ def render(results: dict[str, Any]) -> str:
         "## Side by side (saturation throughput; latency at the realistic pace, no viewers)",
         "",
         *baselines_table(results),
+        "",
+        "## Raw Cassandra ceilings (backlog: every chunk there at once, per-partition batches)",
+        "",
+        *ceiling_table(results),
+        "",
+        "## One ingester draining a pre-filled backlog",
+        "",
+        *backlog_table(results),
         "",
         "## logstore",
         "",

@@ -65,6 +65,12 @@ class Run:
                 await self.step(f"ours saturation x{count}", partial(ours.saturation, self.ctx, count))
             )
         self.results["ours"]["saturation"] = rows
+        drains = []
+        for size in self.ctx.profile.chunk_sizes:
+            drains.append(
+                await self.step(f"ours backlog {size} B", partial(ours.backlog_drain, self.ctx, size))
+            )
+        self.results["ours"]["backlog"] = drains
         baselines["pg_parts"] = await self.step("baseline pg_parts", lambda: suite.pg_parts(self.ctx))
         baselines["pg_append"] = await self.step("baseline pg_append", lambda: suite.pg_append(self.ctx))
         await self.step("ours realistic, downloads, compaction", self._realistic)

@@ -6,7 +6,7 @@ neither the write nor the read token ever deletes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
@@ -17,11 +17,11 @@ from logstore.store import LogStore
 from logstore.web.auth import bearer_guard
 
 
-def admin_guard(auth: AuthSettings) -> Callable[[Request], None]:
+def admin_guard(auth: AuthSettings) -> Callable[[Request], Awaitable[None]]:
     if auth.admin_token is not None or (auth.write_token is None and auth.read_token is None):
         return bearer_guard(auth.admin_token, "deleting")
 
-    def refuse(_request: Request) -> None:
+    async def refuse(_request: Request) -> None:
         raise HTTPException(403, "deleting needs the admin token: configure --admin-token")
 
     return refuse

@@ -2,10 +2,11 @@
 ingesters, and acknowledge each message only after its chunk is durably stored.
 
 Per batch: decode and validate each message (refused ones go to the dead-letter queue), store the
-rest in one `ingest_batch` call with retries (backoff and jitter), then ack the stored ones and
-dead-letter the refused ones. When the store stays down, the batch is handed back to the broker
-(nack + requeue), consumption pauses while the circuit breaker is open, and resumes once the
-store answers a probe: nothing is held unacknowledged meanwhile and nothing is dropped.
+rest in one `ingest_batch` call with retries (backoff and jitter), then ack the stored ones (all
+at once) and dead-letter the refused ones. Up to BATCHES_IN_FLIGHT batches are handled at once,
+so the next batch is taken while one is being stored. When the store stays down, the batch is
+handed back to the broker (nack + requeue), consumption pauses while the circuit breaker is open,
+and resumes once the store answers a probe: nothing is held unacknowledged meanwhile and nothing is dropped.
 
 No message can stop an ingester:
 - the AMQP client decodes whatever the broker delivers (logstore/bus/tolerant_frames.py), and a
@@ -45,6 +46,7 @@ log = logging.getLogger("logstore.ingest")
 
 PROBE_INTERVAL_S = 1.0  # how often a paused ingester asks the store whether it is back
 HANDBACK_DELAY_S = 0.5  # first wait before a failed message goes back (doubles per delivery)
+BATCHES_IN_FLIGHT = 4  # batches stored at once (the channel's prefetch bounds their messages)
 DELIVERY_COUNT = "x-delivery-count"  # set by quorum queues: earlier deliveries of this message
 
 
@@ -61,9 +63,11 @@ class AmqpIngester:
         self._consumer_tag: str | None = None
         self._stopping = asyncio.Event()
         self._handbacks: set[asyncio.Task[None]] = set()
+        self._store_wait = asyncio.Lock()
+        self._resumes = 0  # consumption (re)starts, so a batch knows the store wait is over
 
     async def run(self) -> None:
-        """Consume until `stop()`; then finish the batch in hand and give the rest back."""
+        """Consume until `stop()`; then finish the batches in hand and give the rest back."""
         channel = await self.bus.connection.channel()
         assert isinstance(channel, AbstractRobustChannel)
         self._channel = channel
@@ -71,16 +75,26 @@ class AmqpIngester:
         _, self._queue = await topology.declare_ingest(self.bus.connection, channel, self.bus.settings)
         await self._resume()
         stopping = asyncio.create_task(self._stopping.wait())
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping.is_set():
+                if len(in_flight) >= BATCHES_IN_FLIGHT:
+                    await asyncio.wait({*in_flight, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 next_batch = asyncio.create_task(self._batcher.next_batch())
                 done, _ = await asyncio.wait({next_batch, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if next_batch not in done:
                     next_batch.cancel()
                     break
-                await self._handle(next_batch.result())
+                # While this batch is stored, the next one is taken: the store's and the broker's
+                # round trips overlap (prefetch bounds the messages held, BATCHES_IN_FLIGHT the
+                # batches). Each message is acked only by the batch that stored it.
+                handling = asyncio.create_task(self._handle(next_batch.result()))
+                in_flight.add(handling)
+                handling.add_done_callback(in_flight.discard)
         finally:
             stopping.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
             await self._pause()
             for task in list(self._handbacks):
                 task.cancel()
@@ -93,6 +107,7 @@ class AmqpIngester:
     async def _resume(self) -> None:
         assert self._queue is not None
         self._consumer_tag = await self._queue.consume(self._on_message)
+        self._resumes += 1
         metrics.CONSUMING.set(1)
         log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
 
@@ -173,13 +188,15 @@ class AmqpIngester:
                 await self._wait_for_store()
             return
         now = time.time()
+        acks: list[Awaitable[None]] = []
         for message, outcome, sent_at in zip(carried, outcomes, sent, strict=True):
             if isinstance(outcome, InvalidInput):
                 await self._refuse(message, outcome)
                 continue
             if sent_at is not None:
                 metrics.SENT_TO_STORED_SECONDS.observe(max(0.0, now - sent_at))
-            await _settle(message.ack())
+            acks.append(_settle(message.ack()))
+        await asyncio.gather(*acks)  # the batch's acks go out together, none awaiting another
 
     async def _refuse(self, message: AbstractIncomingMessage, error: LogstoreError) -> None:
         try:
@@ -195,20 +212,26 @@ class AmqpIngester:
             await _settle(message.nack(requeue=True))
 
     async def _wait_for_store(self) -> None:
-        """Pause consuming until the store answers a probe through the breaker."""
-        await self._pause()
-        log.warning("store unavailable: consumption paused")
-        while not self._stopping.is_set():
-            delay = max(self.service.breaker.seconds_until_trial(), PROBE_INTERVAL_S)
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            await self._give_back(self._batcher.drain())  # deliveries that crossed our cancel
-            try:
-                await self.service.breaker.call(self.service.store.ping)
-            except StoreUnavailable:
-                continue
-            log.info("store is back: consumption resumes")
-            await self._resume()
-            return
+        """Pause consuming until the store answers a probe through the breaker. Batches in flight
+        that find the store down at the same time wait behind the first one, and return once it
+        has resumed consumption."""
+        seen = self._resumes
+        async with self._store_wait:
+            if self._resumes != seen:
+                return
+            await self._pause()
+            log.warning("store unavailable: consumption paused")
+            while not self._stopping.is_set():
+                delay = max(self.service.breaker.seconds_until_trial(), PROBE_INTERVAL_S)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                await self._give_back(self._batcher.drain())  # deliveries that crossed our cancel
+                try:
+                    await self.service.breaker.call(self.service.store.ping)
+                except StoreUnavailable:
+                    continue
+                log.info("store is back: consumption resumes")
+                await self._resume()
+                return
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:

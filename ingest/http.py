@@ -1,4 +1,5 @@
-"""HTTP ingest: `PUT /v1/jobs/{job_id}/chunks/{clock}`. Decode, call the service, encode."""
+"""HTTP ingest: `PUT /v1/jobs/{job_id}/chunks/{clock}` and the batch `POST /v1/chunks`
+(ingest/batch_http.py). Decode, call the service, encode."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ingest import metrics
+from ingest.batch_http import add_batch_route
 from ingest.service import IngestService
 from logstore.chunk import check_chunk_size
 from logstore.config import AuthSettings
@@ -50,4 +52,5 @@ def ingest_router(service: IngestService, auth: AuthSettings) -> APIRouter:
             status_code=status,
         )
 
+    add_batch_route(router, service)
     return router

@@ -4,10 +4,13 @@ A bounded LRU of per-job byte totals: loaded from the store the first time a job
 process, advanced by every chunk this process stores, and re-read from the store when it is older
 than REFRESH_S once the log has passed a quarter of the limit (small logs never pay for it).
 
-With one ingester the limit is exact. With N ingesters each one also counts only its own writes
-between refreshes, so a log can pass the limit by what the others stored since this process last
-read the total (at most REFRESH_S of the job's output). The limit guards against runaway jobs;
-that bounded slack is the price of not reading the log's size on every write.
+With one ingester storing one batch at a time the limit is exact. The batches an ingester stores
+at once (ingest/consumer.py, BATCHES_IN_FLIGHT) are each checked against the total before the
+others' chunks are counted, so together they can pass the limit by the job's chunks in those
+batches. With N ingesters each one also counts only its own writes between refreshes, so a log can
+pass the limit by what the others stored since this process last read the total (at most
+REFRESH_S of the job's output). The limit guards against runaway jobs; that bounded slack is the
+price of not reading the log's size on every write.
 """
 
 from __future__ import annotations

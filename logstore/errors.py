@@ -8,6 +8,7 @@
     │   ├── LogTooLarge           the chunk would take the job's log over the log limit
     │   ├── ChunkConflict         the clock is already stored with different bytes, or the chunk
     │                             contradicts the job's final clock
+    │   ├── InvalidBatch          a `POST /v1/chunks` body whose framing is not whole
     │   ├── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
     │   ├── InvalidSecrets        secret values that are not a bounded list of non-empty strings
     │   ├── InvalidJobSettings    job settings that are unknown, mistyped or would make a job public
@@ -55,6 +56,12 @@ class LogTooLarge(InvalidInput):
 
 class ChunkConflict(InvalidInput):
     reason = "conflict"
+
+
+class InvalidBatch(InvalidInput):
+    """A batch body (logstore.batch_body) cut short, with unknown flags, empty or too long."""
+
+    reason = "invalid_batch"
 
 
 class UnsupportedEncoding(InvalidInput):

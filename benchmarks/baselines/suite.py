@@ -9,11 +9,17 @@ import uuid
 import asyncpg
 
 from benchmarks.baselines.broker import ConsumerResult, through_consumer
-from benchmarks.baselines.cassandra_raw import cassandra_ceiling
+from benchmarks.baselines.cassandra_raw import (
+    BATCH_ROWS,
+    DRIVERS,
+    backlog_ceiling,
+    cassandra_ceiling,
+    installed,
+)
 from benchmarks.baselines.postgres_sinks import create_tables, drop_tables, tables
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S, FleetRun, JobLog, make_fleet
+from benchmarks.fleet import PACE_S, FleetRun, JobLog, corpus_texts, make_fleet
 from benchmarks.quantiles import percentile
 
 Figures = dict[str, object]
@@ -101,13 +107,41 @@ async def pg_parts(ctx: BenchContext) -> Figures:
 
 
 async def cassandra_raw(ctx: BenchContext) -> Figures:
+    """The fleet's shape with every driver (the best is the ceiling of the ratios), its latency with
+    the store's driver, and the backlog ceilings."""
     jobs = _saturation_jobs(ctx, "cql")
-    run, _ = await cassandra_ceiling(ctx.store_url, jobs, None)
     total = sum(job.chunks for job in jobs)
+    by_driver: dict[str, dict[str, float]] = {}
+    for driver in (d for d in DRIVERS if installed(d)):
+        run, _ = await cassandra_ceiling(ctx.store_url, _saturation_jobs(ctx, f"cql-{driver}"), None, driver)
+        by_driver[driver] = throughput(run, run.sent, run.last_done, total)
+    best = max(by_driver, key=lambda d: by_driver[d]["chunks_per_s"])
     _, latencies = await cassandra_ceiling(ctx.store_url, _realistic_jobs(ctx, "cql"), PACE_S)
     return {
-        "name": "Cassandra alone (the same chunk rows, minimal async driver loop)",
-        "saturation": throughput(run, run.sent, run.last_done, total),
+        "name": f"Cassandra alone (the same chunk rows, minimal async loop, best driver: {best})",
+        "saturation": by_driver[best],
+        "saturation_by_driver": by_driver,
+        "backlog": await backlog_ceilings(ctx),
         "realistic": latency(latencies),
         "latencies": latencies,
     }
+
+
+async def backlog_ceilings(ctx: BenchContext) -> list[dict[str, object]]:
+    """Every installed driver, one INSERT per chunk and per-partition batches, at each chunk size."""
+    profile = ctx.profile
+    rows: list[dict[str, object]] = []
+    for size in profile.chunk_sizes:
+        chunks = min(profile.backlog_chunks, max(profile.backlog_jobs, profile.backlog_bytes // size))
+        count = profile.backlog_jobs
+        per_job = max(1, chunks // count)
+        for driver in (d for d in DRIVERS if installed(d)):
+            for batch_rows in (1, BATCH_ROWS):
+                tag = f"{ctx.tag}-raw-{size}-{driver}-{batch_rows}"
+                texts = len(corpus_texts())
+                jobs = [
+                    JobLog(f"{tag}-{i:03d}", i % texts, per_job, size) for i in range(profile.backlog_jobs)
+                ]
+                figures = await backlog_ceiling(ctx.store_url, jobs, driver, batch_rows)
+                rows.append({"chunk_bytes": size, "driver": driver, "rows_per_batch": batch_rows, **figures})
+    return rows

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 
+from logstore.batch_body import Entry, encode_batch
+
 
 @dataclass(frozen=True)
 class HttpCase:
@@ -27,6 +29,7 @@ WRONG = {"Authorization": "Bearer not-the-token"}
 BASIC = {"Authorization": f"Basic {WRITE_TOKEN}"}
 GZ = gzip.compress(b"compressed log line\n")
 GZIP = {"Content-Encoding": "gzip"}
+BATCH = encode_batch([Entry("batch-job", 0, b"never stored\n", False, False)])
 HTTP_CASES = [
     # ids, including path tricks
     HttpCase("id too long", "PUT", f"/v1/jobs/{A * 129}/chunks/0", 422, "invalid_job_id"),
@@ -67,6 +70,17 @@ HTTP_CASES = [
         "unsupported_encoding",
         headers={"Content-Encoding": "br;q=1"},
     ),
+    # the batch endpoint's framing (its per-chunk statuses are those above: tests/ingest/test_http_batch.py)
+    HttpCase("batch body empty", "POST", "/v1/chunks", 422, "invalid_batch", b""),
+    HttpCase("batch entry cut short", "POST", "/v1/chunks", 422, "invalid_batch", BATCH[:-1]),
+    HttpCase(
+        "batch data length past the body", "POST", "/v1/chunks", 422, "invalid_batch", BATCH + b"\x00" * 11
+    ),
+    HttpCase("batch unknown flag bits", "POST", "/v1/chunks", 422, "invalid_batch", b"\x80" + BATCH[1:]),
+    HttpCase("batch over 1000 chunks", "POST", "/v1/chunks", 422, "invalid_batch", BATCH * 1001),
+    HttpCase("batch gzip-encoded", "POST", "/v1/chunks", 415, "unsupported_encoding", GZ, GZIP),
+    HttpCase("batch without a token", "POST", "/v1/chunks", 401, body=BATCH, headers={"Authorization": ""}),
+    HttpCase("batch with a wrong token", "POST", "/v1/chunks", 403, body=BATCH, headers=WRONG),
     HttpCase("range reversed", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=5-2"}),
     HttpCase("range past the end", "GET", "/v1/jobs/{t}/log", 416, headers={"Range": "bytes=99999-"}),
     HttpCase("offset negative", "GET", "/v1/jobs/{t}/log?offset=-1", 416),

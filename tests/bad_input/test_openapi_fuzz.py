@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from logstore.batch_body import MEDIA_TYPE as BATCH_MEDIA_TYPE
 from logstore.bus.memory import MemoryBus
 from logstore.cli.app import build_app
 from logstore.config import Settings
@@ -25,6 +26,8 @@ APP = build_app(
     MemoryBus(),
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# the batch body (POST /v1/chunks) is opaque bytes to the generator: any bytes, framed or not
+schemathesis.serializer.alias(BATCH_MEDIA_TYPE, "application/octet-stream")
 
 
 @schema.parametrize()

@@ -1,21 +1,16 @@
 """The Cassandra LogStore.
 
-Writes: per job of a batch, read the job row (final clock) and the digests already stored for the
-batch's clocks (one IN query per partition), decide each chunk's outcome, then write the bucket
-rows before the chunks (so a reader that sees a chunk also sees its bucket) and the job row last.
-Every statement is prepared, marked idempotent and routed token-aware; retrying a batch after a
-StoreUnavailable is safe.
-
-Two writers racing with *different* bytes for the same clock can both pass the digest check; the
-store then keeps the later write. Identical duplicates, the normal case of redelivery, are exact.
+Writes are in logstore/store/cassandra/writes.py (the statements per batch and the races each
+guarantee tolerates), paged reads in pages.py. Every statement is prepared, marked idempotent
+(but the lease transactions) and routed token-aware; retrying a batch after a StoreUnavailable is
+safe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +18,7 @@ from cassandra.cluster import Cluster, Session
 from cassandra.query import PreparedStatement
 
 from logstore.chunk import Chunk
-from logstore.errors import ChunkConflict, ConfigError, JobNotFound
+from logstore.errors import ConfigError, JobNotFound
 from logstore.store.archive import (
     ArchiveInfo,
     Segment,
@@ -36,10 +31,12 @@ from logstore.store.archive import (
     unpack_times,
 )
 from logstore.store.cassandra import statements as cql
-from logstore.store.cassandra.futures import bridge
+from logstore.store.cassandra.futures import bridge, execute
+from logstore.store.cassandra.pages import read_pages
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
+from logstore.store.cassandra.writes import ChunkWriter
 from logstore.store.interface import (
     JobInfo,
     JobListing,
@@ -48,13 +45,8 @@ from logstore.store.interface import (
     JobStatus,
     LogStore,
     PutOutcome,
-    PutResult,
 )
-from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
-
-READ_PAGE_ROWS = 64
-TOUCH_EVERY_S = 10.0  # refresh a job's updated_at at most this often (it says "still active")
-KNOWN_BUCKET_JOBS = 20_000  # jobs whose written bucket rows this process remembers
+from logstore.store.rules import archived_job_info, derived_state, summarise_clocks
 
 
 class CassandraStore(LogStore):
@@ -63,9 +55,7 @@ class CassandraStore(LogStore):
         self._session = session
         self.target = target
         self._prepared: dict[str, PreparedStatement] = {}
-        # Bucket rows this process has written, per job, so the next chunks in the same bucket
-        # need no bucket write. Forgotten whenever the job's row is found missing (new or deleted).
-        self._known_buckets: OrderedDict[str, set[int]] = OrderedDict()
+        self._writer = ChunkWriter(self._prepared, self._run, self._execute, target.chunk_ttl_s)
 
     @classmethod
     async def connect(cls, url: str) -> CassandraStore:
@@ -87,8 +77,9 @@ class CassandraStore(LogStore):
     def _prepare_all(self) -> None:
         for name in (
             "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
-            "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
-            "SELECT_SIZES", "SELECT_TIMES", "READ_PAGE", "DELETE_BUCKET", "DELETE_BUCKETS", "DELETE_JOB",
+            "SELECT_JOBS", "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
+            "SELECT_DIGESTS_OF_JOBS", "SELECT_SIZES", "SELECT_TIMES", "READ_PAGE", "DELETE_BUCKET",
+            "DELETE_BUCKETS", "DELETE_JOB",
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
@@ -101,114 +92,15 @@ class CassandraStore(LogStore):
             self._prepared[name] = statement
 
     async def _run(self, name: str, *params: Any) -> list[Any]:
-        return await bridge(self._session.execute_async(self._prepared[name], params))
+        return await self._execute(self._prepared[name], params)
+
+    async def _execute(self, statement: Any, params: Any = None) -> list[Any]:
+        return await execute(self._session, statement, params, self.target.timeout_s)
 
     # -- writes ---------------------------------------------------------------------------
 
     async def put_chunks(self, chunks: Sequence[Chunk]) -> list[PutOutcome]:
-        by_job: dict[str, list[int]] = defaultdict(list)
-        for index, chunk in enumerate(chunks):
-            by_job[chunk.job_id].append(index)
-        outcomes: list[PutOutcome | None] = [None] * len(chunks)
-        results = await asyncio.gather(
-            *(self._put_job([chunks[i] for i in indexes]) for indexes in by_job.values())
-        )
-        for indexes, job_outcomes in zip(by_job.values(), results, strict=True):
-            for index, outcome in zip(indexes, job_outcomes, strict=True):
-                outcomes[index] = outcome
-        return [outcome for outcome in outcomes if outcome is not None]
-
-    async def _put_job(self, chunks: list[Chunk]) -> list[PutOutcome]:
-        job_id = chunks[0].job_id
-        job_rows, stored = await asyncio.gather(
-            self._run("SELECT_JOB", job_id), self._stored_digests(job_id, chunks)
-        )
-        final_clock: int | None = job_rows[0][1] if job_rows else None
-        state: str | None = job_rows[0][0] if job_rows else None
-        if not job_rows:  # a new job (or one deleted since): list it under today
-            self._known_buckets.pop(job_id, None)
-            await self._index_new_job(job_id)
-        updated_at: datetime | None = job_rows[0][2] if job_rows else None
-        max_clock = await self._max_clock(job_id) if any(c.final for c in chunks) else -1
-        outcomes: list[PutOutcome] = []
-        to_write: list[Chunk] = []
-        new_final: int | None = None
-        for chunk in chunks:
-            known = stored.get(chunk.clock)
-            if known is not None and known != chunk.digest:
-                outcomes.append(
-                    ChunkConflict(f"clock {chunk.clock} of job {job_id} is stored with other bytes")
-                )
-                continue
-            conflict = final_conflict(chunk, final_clock, max_clock, state)
-            if conflict is not None:
-                outcomes.append(conflict)
-                continue
-            if chunk.final and final_clock is None:
-                final_clock = new_final = chunk.clock
-            if known is None:
-                stored[chunk.clock] = chunk.digest  # a second copy in this batch is a duplicate
-                to_write.append(chunk)
-                max_clock = max(max_clock, chunk.clock)
-                outcomes.append(PutResult.CREATED)
-            else:
-                outcomes.append(PutResult.DUPLICATE)
-        await self._write(job_id, to_write, new_final, updated_at)
-        return outcomes
-
-    async def _stored_digests(self, job_id: str, chunks: list[Chunk]) -> dict[int, bytes]:
-        by_bucket: dict[int, list[int]] = defaultdict(list)
-        for chunk in chunks:
-            by_bucket[cql.bucket_of(chunk.clock)].append(chunk.clock)
-        pages = await asyncio.gather(
-            *(self._run("SELECT_DIGESTS", job_id, b, sorted(set(c))) for b, c in by_bucket.items())
-        )
-        return {clock: digest for rows in pages for clock, digest in rows}
-
-    async def _max_clock(self, job_id: str) -> int:
-        last_bucket = await self._run("SELECT_LAST_BUCKET", job_id)
-        if not last_bucket:
-            return -1
-        last = await self._run("SELECT_LAST_CLOCK", job_id, last_bucket[0][0])
-        return int(last[0][0]) if last else -1
-
-    async def _write(
-        self, job_id: str, chunks: list[Chunk], new_final: int | None, updated_at: datetime | None
-    ) -> None:
-        now = datetime.now(UTC)
-        known = self._known_buckets.get(job_id, set())
-        buckets = {cql.bucket_of(chunk.clock) for chunk in chunks} - known
-        await asyncio.gather(*(self._run("INSERT_BUCKET", job_id, b) for b in buckets))
-        if buckets:
-            self._remember_buckets(job_id, known | buckets)
-        ttl = self.target.chunk_ttl_s
-        await asyncio.gather(
-            *(
-                self._run(
-                    "INSERT_CHUNK",
-                    job_id,
-                    cql.bucket_of(c.clock),
-                    c.clock,
-                    c.size,
-                    c.digest,
-                    c.data,
-                    now,
-                    ttl,
-                )
-                for c in chunks
-            )
-        )
-        if new_final is not None:
-            await self._run("SET_FINAL", new_final, now, job_id)
-        elif updated_at is None or (now - updated_at.replace(tzinfo=UTC)).total_seconds() > TOUCH_EVERY_S:
-            await self._run("TOUCH_JOB", now, job_id)
-
-    async def _index_new_job(self, job_id: str) -> None:
-        now = datetime.now(UTC)
-        day = now.strftime("%Y-%m-%d")
-        await asyncio.gather(
-            self._run("INSERT_JOB_DAY", day, job_id, now), self._run("INSERT_DAY_OF_JOB", job_id, day)
-        )
+        return await self._writer.put_chunks(chunks)
 
     async def list_jobs(self, created_after: float, created_before: float, limit: int) -> list[JobListing]:
         """Day partitions from the newest down; each day's rows are few enough to sort here."""
@@ -227,12 +119,6 @@ class CassandraStore(LogStore):
             day -= timedelta(days=1)
         return found[:limit]
 
-    def _remember_buckets(self, job_id: str, buckets: set[int]) -> None:
-        self._known_buckets[job_id] = buckets
-        self._known_buckets.move_to_end(job_id)
-        while len(self._known_buckets) > KNOWN_BUCKET_JOBS:
-            self._known_buckets.popitem(last=False)
-
     # -- reads ----------------------------------------------------------------------------
 
     async def _buckets(self, job_id: str) -> list[int]:
@@ -243,17 +129,13 @@ class CassandraStore(LogStore):
     ) -> AsyncIterator[tuple[int, bytes]]:
         upto = (2**63 - 1) if to_clock is None else to_clock
         first, last = cql.bucket_of(from_clock), cql.bucket_of(upto)
-        for bucket in await self._buckets(job_id):
-            if bucket < first or bucket > last:
-                continue
-            next_clock = max(from_clock, bucket * cql.CLOCKS_PER_BUCKET)
-            while True:
-                rows = await self._run("READ_PAGE", job_id, bucket, next_clock, upto, READ_PAGE_ROWS)
-                for clock, data in rows:
-                    yield clock, data
-                if len(rows) < READ_PAGE_ROWS:
-                    break
-                next_clock = rows[-1][0] + 1
+        buckets = [bucket for bucket in await self._buckets(job_id) if first <= bucket <= last]
+
+        def read_page(bucket: int, clock: int, upto: int, limit: int) -> Awaitable[list[Any]]:
+            return self._run("READ_PAGE", job_id, bucket, clock, upto, limit)
+
+        async for row in read_pages(read_page, buckets, from_clock, upto):
+            yield row
 
     async def get_job(self, job_id: str) -> JobInfo:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
@@ -355,7 +237,7 @@ class CassandraStore(LogStore):
         buckets = await self._buckets(job_id)
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
         await self._run("DELETE_BUCKETS", job_id)
-        self._known_buckets.pop(job_id, None)
+        self._writer.forget(job_id)
 
     async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
         await self._run("INSERT_DICTIONARY", dictionary_id, data)
@@ -377,7 +259,7 @@ class CassandraStore(LogStore):
 
     async def delete_job(self, job_id: str) -> bool:
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
-        self._known_buckets.pop(job_id, None)
+        self._writer.forget(job_id)
         await self._run("DELETE_PROTECTION", job_id)
         if not job_rows and not buckets:
             return False

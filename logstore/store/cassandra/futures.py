@@ -11,7 +11,8 @@ import asyncio
 from typing import Any
 
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
-from cassandra.cluster import NoHostAvailable, ResponseFuture
+from cassandra.cluster import NoHostAvailable, ResponseFuture, Session
+from cassandra.connection import ConnectionBusy
 
 from logstore.errors import StoreUnavailable
 
@@ -48,6 +49,17 @@ def as_store_error(exc: BaseException) -> BaseException:
     return exc
 
 
+def connection_busy(exc: BaseException) -> bool:
+    """The request was refused before it was sent: the connection's socket buffer was full (the
+    driver refuses rather than queues). Nothing reached Cassandra, so sending again is safe."""
+    cause = exc.__cause__ if isinstance(exc, StoreUnavailable) else exc
+    return (
+        isinstance(cause, NoHostAvailable)
+        and bool(cause.errors)
+        and all(isinstance(error, ConnectionBusy) for error in cause.errors.values())
+    )
+
+
 def bridge(response: ResponseFuture) -> asyncio.Future[list[Any]]:
     """An asyncio future for the first page of `response` (our queries always fit one page)."""
     loop = asyncio.get_running_loop()
@@ -57,3 +69,23 @@ def bridge(response: ResponseFuture) -> asyncio.Future[list[Any]]:
         errback=lambda exc: loop.call_soon_threadsafe(_reject, fut, exc),
     )
     return fut
+
+
+BUSY_RETRY_S = 0.005  # wait before sending again a request refused by a busy connection
+
+
+async def execute(
+    session: Session, statement: Any, params: Any = None, patience_s: float = 10.0
+) -> list[Any]:
+    """Run one statement: the rows of its first page. Sent again while the connection is busy (its
+    socket buffer full under a burst of large chunks: the driver refuses such a request instead
+    of queueing it, so nothing was sent), for at most `patience_s`."""
+    waited = 0.0
+    while True:
+        try:
+            return await bridge(session.execute_async(statement, params))
+        except StoreUnavailable as exc:
+            if not connection_busy(exc) or waited >= patience_s:
+                raise
+        await asyncio.sleep(BUSY_RETRY_S)
+        waited += BUSY_RETRY_S

@@ -12,12 +12,16 @@ INSERT_BUCKET = "INSERT INTO {ks}.job_buckets (job_id, bucket) VALUES (?, ?)"
 TOUCH_JOB = "UPDATE {ks}.jobs SET updated_at = ? WHERE job_id = ?"
 SET_FINAL = "UPDATE {ks}.jobs SET final_clock = ?, updated_at = ? WHERE job_id = ?"
 SELECT_JOB = "SELECT state, final_clock, updated_at FROM {ks}.jobs WHERE job_id = ?"
+SELECT_JOBS = "SELECT job_id, state, final_clock, updated_at FROM {ks}.jobs WHERE job_id IN ?"
 SELECT_BUCKETS = "SELECT bucket FROM {ks}.job_buckets WHERE job_id = ?"
 SELECT_LAST_BUCKET = "SELECT bucket FROM {ks}.job_buckets WHERE job_id = ? ORDER BY bucket DESC LIMIT 1"
 SELECT_LAST_CLOCK = (
     "SELECT clock FROM {ks}.chunks WHERE job_id = ? AND bucket = ? ORDER BY clock DESC LIMIT 1"
 )
 SELECT_DIGESTS = "SELECT clock, digest FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock IN ?"
+SELECT_DIGESTS_OF_JOBS = (
+    "SELECT job_id, clock, digest FROM {ks}.chunks WHERE job_id IN ? AND bucket = ? AND clock IN ?"
+)
 SELECT_SIZES = "SELECT clock, size FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
 SELECT_TIMES = "SELECT clock, stored_at FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
 READ_PAGE = (
