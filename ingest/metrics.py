@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from logstore import errors
+
 CHUNKS = Counter(
     "logstore_ingest_chunks_total", "Chunks handled, by outcome (created, duplicate)", ["result"]
 )
@@ -35,3 +37,22 @@ BREAKER_TRANSITIONS = Counter(
     "logstore_ingest_store_breaker_transitions_total", "Breaker state changes, by new state", ["state"]
 )
 CONSUMING = Gauge("logstore_ingest_consuming", "1 while the ingester takes messages, 0 while paused")
+
+# Every dead-letter reason and breaker state exists at 0 from the start, so the first dead letter
+# is an increase Prometheus can see (a series born at 1 has no increase) and the dashboard's
+# per-reason panel has its series before anything went wrong.
+DEAD_LETTER_REASONS = tuple(
+    error.reason
+    for error in (
+        errors.MalformedMessage,
+        errors.InvalidJobId,
+        errors.InvalidClock,
+        errors.ChunkTooLarge,
+        errors.LogTooLarge,
+        errors.ChunkConflict,
+    )
+)
+for _reason in DEAD_LETTER_REASONS:
+    DEAD_LETTERS.labels(_reason)
+for _state in ("open", "half_open", "closed"):
+    BREAKER_TRANSITIONS.labels(_state)

@@ -20,3 +20,8 @@ STORED_TO_SENT_SECONDS = Histogram(
     "From an ingester storing a chunk to this streamer writing it to a viewer's socket (live chunks)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FIRST_FRAME_SECONDS = Histogram(
+    "logstore_stream_first_frame_seconds",
+    "From a viewer's websocket being accepted to its first log bytes being sent (time to first line)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

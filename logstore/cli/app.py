@@ -27,4 +27,5 @@ def build_app(settings: Settings, store: LogStore, bus: Bus) -> FastAPI:
         ],
         ready=store.ping,
         limits=settings.limits,
+        trusted_proxies=settings.http.proxy_networks,
     )

@@ -33,7 +33,9 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     assert isinstance(bus, AmqpBus)
     service = IngestService(store, bus, settings.limits)
     routers = [ingest_router(service, settings.auth), protection_router(service, settings.auth)]
-    app = create_app(routers, ready=store.ping, limits=settings.limits)
+    app = create_app(
+        routers, ready=store.ping, limits=settings.limits, trusted_proxies=settings.http.proxy_networks
+    )
     await run_role(app, settings.http, [AmqpIngester(service, bus)])
 
 
