@@ -42,7 +42,7 @@ from tests.operations.prometheus import (
     fast_rules,
 )
 from tests.operations.tcp_proxy import TcpProxy
-from tests.servers import require_cassandra
+from tests.servers import require_cassandra, require_port
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(900)]
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "alerts.md"
@@ -124,6 +124,7 @@ async def test_dashboard_queries_return_series_and_alerts_fire_under_faults(
     job_id: str,
 ) -> None:
     server, durations = prometheus
+    require_port("127.0.0.1", 15692, "RabbitMQ's rabbitmq_prometheus plugin", "scripts/rabbitmq.sh up")
     proxy = TcpProxy(("127.0.0.1", 9042))
     direct = require_cassandra()
     through_proxy = direct.replace("127.0.0.1:9042", f"127.0.0.1:{proxy.port}")
