@@ -23,6 +23,7 @@ from ingest import metrics
 from ingest.batcher import Batcher
 from ingest.dead_letter import dead_letter
 from ingest.service import IngestService
+from ingest.unstored import Unstored
 from logstore.bus import topology
 from logstore.bus.amqp import AmqpBus
 from logstore.bus.messages import decode_headers
@@ -47,6 +48,8 @@ class AmqpIngester:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._stopping = asyncio.Event()
+        self._unstored = Unstored()
+        metrics.OLDEST_UNSTORED.set_function(self._unstored.oldest_age)
 
     async def run(self) -> None:
         """Consume until `stop()`; then finish the batch in hand and give the rest back."""
@@ -64,7 +67,9 @@ class AmqpIngester:
                 if next_batch not in done:
                     next_batch.cancel()
                     break
-                await self._handle(next_batch.result())
+                batch = next_batch.result()
+                await self._handle(batch)
+                self._unstored.discard(batch)  # each one acked, dead-lettered or handed back
         finally:
             stopping.cancel()
             await self._pause()
@@ -91,6 +96,7 @@ class AmqpIngester:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.redelivered:
             metrics.REDELIVERIES.inc()
+        self._unstored.add(message, message.headers)
         self._batcher.put(message)
 
     async def _handle(self, messages: list[AbstractIncomingMessage]) -> None:
@@ -141,6 +147,7 @@ class AmqpIngester:
         await _settle(message.ack())
 
     async def _give_back(self, messages: list[AbstractIncomingMessage]) -> None:
+        self._unstored.discard(messages)
         for message in messages:
             await _settle(message.nack(requeue=True))
 

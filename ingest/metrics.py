@@ -37,6 +37,10 @@ BREAKER_TRANSITIONS = Counter(
     "logstore_ingest_store_breaker_transitions_total", "Breaker state changes, by new state", ["state"]
 )
 CONSUMING = Gauge("logstore_ingest_consuming", "1 while the ingester takes messages, 0 while paused")
+OLDEST_UNSTORED = Gauge(
+    "logstore_ingest_oldest_unstored_seconds",
+    "Age (from its sent_at) of the oldest chunk this ingester holds but has not stored; 0 if none",
+)
 
 # Every dead-letter reason and breaker state exists at 0 from the start, so the first dead letter
 # is an increase Prometheus can see (a series born at 1 has no increase) and the dashboard's

@@ -90,20 +90,31 @@ class Prometheus:
         ]
         return alerts
 
-    def wait_firing(self, alert: str, labels: dict[str, str], since: float, within_s: float) -> Firing:
-        """Poll until `alert` with these labels fires; `since` is the fault's time.time()."""
+    def wait_firing(
+        self, wanted: list[tuple[str, dict[str, str]]], since: float, within_s: float
+    ) -> list[Firing]:
+        """Poll until each (alert, labels) fires, noting when each was first seen firing; `since`
+        is the fault's time.time()."""
+        seen: dict[int, Firing] = {}
         deadline = time.monotonic() + within_s
-        while time.monotonic() < deadline:
-            for entry in self.alerts():
-                got = entry["labels"]
-                assert isinstance(got, dict)
-                matches = got.get("alertname") == alert and all(got.get(k) == v for k, v in labels.items())
-                if matches and entry["state"] == "firing":
-                    now = time.time()
-                    active = _unix(str(entry["activeAt"]))
-                    return Firing(alert, labels, round(now - since, 1), round(now - active, 1))
+        while len(seen) < len(wanted) and time.monotonic() < deadline:
+            alerts, now = self.alerts(), time.time()
+            for index, (alert, labels) in enumerate(wanted):
+                for entry in alerts:
+                    if index not in seen and _firing(entry, alert, labels):
+                        active = _unix(str(entry["activeAt"]))
+                        seen[index] = Firing(alert, labels, round(now - since, 1), round(now - active, 1))
             time.sleep(0.5)
-        raise AssertionError(f"{alert} {labels} not firing after {within_s} s; alerts: {self.alerts()}")
+        missing = [wanted[i] for i in range(len(wanted)) if i not in seen]
+        assert not missing, f"not firing after {within_s} s: {missing}; alerts: {self.alerts()}"
+        return [seen[i] for i in range(len(wanted))]
+
+
+def _firing(entry: dict[str, object], alert: str, labels: dict[str, str]) -> bool:
+    got = entry["labels"]
+    assert isinstance(got, dict)
+    named = got.get("alertname") == alert and all(got.get(k) == v for k, v in labels.items())
+    return named and entry["state"] == "firing"
 
 
 def _unix(rfc3339: str) -> float:
