@@ -90,6 +90,10 @@ class Prometheus:
         ]
         return alerts
 
+    def alert_labels(self) -> list[dict[str, str]]:
+        """The labels of every pending or firing alert."""
+        return [dict(entry["labels"]) for entry in self.alerts() if isinstance(entry["labels"], dict)]
+
     def wait_firing(
         self, wanted: list[tuple[str, dict[str, str]]], since: float, within_s: float
     ) -> list[Firing]:

@@ -102,7 +102,9 @@ async def poison(settings: BusSettings) -> None:
         await exchange.publish(aio_pika.Message(b"no headers at all"), routing_key="")
 
 
-def record(firings: list[tuple[str, Firing]], durations: dict[str, float]) -> None:
+def record(
+    firings: list[tuple[str, Firing]], durations: dict[str, float], capsys: pytest.CaptureFixture[str]
+) -> None:
     lines = [
         "| alert | fault | `for:` in the test | fault -> firing (s) | pending -> firing (s) |",
         "|---|---|---|---|---|",
@@ -113,7 +115,8 @@ def record(firings: list[tuple[str, Firing]], durations: dict[str, float]) -> No
             f"{fired.pending_to_firing_s} |"
         )
     table = "\n".join(lines)
-    print(f"\nalerts under real faults (scrape and evaluation every {SCRAPE_S} s):\n{table}")
+    with capsys.disabled():  # in the test run's output, passed or not
+        print(f"\nalerts under real faults (scrape and evaluation every {SCRAPE_S} s):\n{table}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(table + "\n")
 
@@ -125,6 +128,7 @@ async def test_dashboard_queries_return_series_and_alerts_fire_under_faults(
     cassandra_store: CassandraStore,
     tmp_path: Path,
     job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, durations = prometheus
     require_port("127.0.0.1", 15692, "RabbitMQ's rabbitmq_prometheus plugin", "scripts/rabbitmq.sh up")
@@ -154,6 +158,10 @@ async def test_dashboard_queries_return_series_and_alerts_fire_under_faults(
         missing = await asyncio.to_thread(every_query_has_series, server)
         assert missing == [], f"dashboard queries without series after the load: {missing}"
 
+        # before any fault no alert is pending or firing (but those on other tests' queues)
+        ours = [labels for labels in server.alert_labels() if labels.get("queue", job_id).startswith(job_id)]
+        assert ours == []
+
         firings: list[tuple[str, Firing]] = []
         since = time.time()
         await poison(bus_settings)
@@ -182,7 +190,7 @@ async def test_dashboard_queries_return_series_and_alerts_fire_under_faults(
         (fired,) = await asyncio.to_thread(server.wait_firing, wanted, since, FIRE_WITHIN_S)
         firings.append(("Cassandra cut off from the ingesters (TCP proxy closed)", fired))
 
-        record(firings, durations)
+        record(firings, durations, capsys)
         for _, fired in firings:
             # Prometheus fires at the first evaluation `for:` after the condition held; one
             # scrape and one evaluation of slack, and our own polling on a busy machine
