@@ -65,9 +65,11 @@ def _host(value: str) -> str:
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        ip = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return mapped or ip  # a server listening on :: sees IPv4 peers as ::ffff:a.b.c.d
 
 
 class ForwardedClient:

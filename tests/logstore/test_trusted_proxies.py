@@ -42,6 +42,7 @@ def test_a_trusted_proxy_names_the_nearest_untrusted_hop() -> None:
     assert PROXIES.client("10.0.0.1", chain) == "203.0.113.5"
     assert PROXIES.client("10.0.0.1", headers(x_forwarded_for="10.2.2.2")) == "10.2.2.2"
     assert PROXIES.client("10.0.0.1", []) == "10.0.0.1"
+    assert PROXIES.client("::ffff:10.0.0.1", headers(x_forwarded_for="203.0.113.5")) == "203.0.113.5"
 
 
 def test_forwarded_wins_and_its_forms_are_read() -> None:

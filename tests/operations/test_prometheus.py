@@ -4,7 +4,8 @@ pass promtool; and under real faults the matching alert fires:
 
 - a poison message -> LogstoreDeadLetters (reason malformed_headers);
 - every ingester killed -> LogstoreIngestionStopped and LogstoreProcessDown;
-- the store cut off -> LogstoreStoreBreakerOpen. The ingesters reach the shared Cassandra through
+- the store cut off -> LogstoreStoreBreakerOpen, and LogstoreHttp5xx for the HTTP writes it
+  answers 503 meanwhile. The ingesters reach the shared Cassandra through
   a TCP proxy the test cuts (connections reset, new ones refused): to them Cassandra is gone,
   while the node other tests use keeps running.
 
@@ -17,6 +18,7 @@ results/alerts.md.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import subprocess
 import time
@@ -83,11 +85,26 @@ async def publish_load(publisher: ChunkPublisher, jobs: list[Job], final: bool) 
             await publisher.publish(job.job_id, clock, piece, last, sent_at=time.time())
 
 
+async def http_writes(ingest: Role, job_id: str, count: int) -> set[int]:
+    """PUT `count` chunks of one job; the set of statuses answered."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        url = f"{ingest.base}/v1/jobs/{job_id}/chunks"
+        replies = [await client.put(f"{url}/{clock}", content=b"line\n") for clock in range(count)]
+    return {reply.status_code for reply in replies}
+
+
+async def keep_writing(ingest: Role, job_id: str, statuses: set[int]) -> None:
+    """PUT a chunk every half second until cancelled, noting the statuses answered."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        for clock in itertools.count():
+            reply = await client.put(f"{ingest.base}/v1/jobs/{job_id}/chunks/{clock}", content=b"line\n")
+            statuses.add(reply.status_code)
+            await asyncio.sleep(0.5)
+
+
 async def http_traffic(ingest: Role, stream: Role, compact: Role, job_id: str) -> None:
+    assert await http_writes(ingest, f"{job_id}-http", 5) == {201}
     async with httpx.AsyncClient(timeout=10) as client:
-        for clock in range(5):
-            put = await client.put(f"{ingest.base}/v1/jobs/{job_id}-http/chunks/{clock}", content=b"line\n")
-            assert put.status_code == 201
         for _ in range(5):
             assert (await client.get(f"{stream.base}/v1/jobs/{job_id}-http/log")).status_code == 200
         # open without tokens; an unknown job is 404
@@ -186,9 +203,21 @@ async def test_dashboard_queries_return_series_and_alerts_fire_under_faults(
         since = time.time()
         proxy.cut()
         await publish_load(publisher, make_jobs(f"{job_id}-cut", 2, 10), final=False)
-        wanted = [("LogstoreStoreBreakerOpen", {"instance": ingesters[0].base.split("://", 1)[1]})]
-        (fired,) = await asyncio.to_thread(server.wait_firing, wanted, since, FIRE_WITHIN_S)
-        firings.append(("Cassandra cut off from the ingesters (TCP proxy closed)", fired))
+        # HTTP writes keep coming (a counter's rate needs it to move between scrapes)
+        statuses: set[int] = set()
+        writing = asyncio.create_task(keep_writing(ingesters[0], f"{job_id}-cut-http", statuses))
+        instance = ingesters[0].base.split("://", 1)[1]
+        wanted = [
+            ("LogstoreStoreBreakerOpen", {"instance": instance}),
+            ("LogstoreHttp5xx", {"role": "ingest", "instance": instance}),
+        ]
+        try:
+            breaker, errors = await asyncio.to_thread(server.wait_firing, wanted, since, FIRE_WITHIN_S)
+        finally:
+            writing.cancel()
+        assert statuses == {503}
+        firings.append(("Cassandra cut off from the ingesters (TCP proxy closed)", breaker))
+        firings.append(("Cassandra cut off, HTTP writes to an ingester answered 503", errors))
 
         record(firings, durations, capsys)
         for _, fired in firings:
