@@ -22,6 +22,7 @@ STORED_TO_SENT_SECONDS = Histogram(
 )
 FIRST_FRAME_SECONDS = Histogram(
     "logstore_stream_first_frame_seconds",
-    "From a viewer's websocket being accepted to its first log bytes being sent (time to first line)",
+    "Time to first log line: from a viewer's arrival (or, if its job had no line yet, the first"
+    " line being stored) to that line being written to its socket",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )

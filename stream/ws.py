@@ -49,7 +49,7 @@ def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: Str
     @router.websocket("/v1/jobs/{job_id}/tail")
     async def tail(websocket: WebSocket, job_id: str) -> None:
         await websocket.accept()
-        websocket.state.accepted_at = time.monotonic()  # for the time to the first log bytes
+        websocket.state.accepted_at = time.time()  # for the time to the first log line
         try:
             validate_job_id(job_id)
             from_clock = parse_clock(websocket.query_params.get("from_clock", "0"))
@@ -119,10 +119,10 @@ async def _send_events(websocket: WebSocket, tail: TailLike, send_timeout_s: flo
         if isinstance(event, ChunkEvent):
             frame = CLOCK.pack(event.clock) + event.data
             await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
-            if first:
+            if first:  # from when there was a line to show: the viewer's arrival, or the line's storing
                 first = False
-                accepted_at = getattr(websocket.state, "accepted_at", time.monotonic())
-                metrics.FIRST_FRAME_SECONDS.observe(time.monotonic() - accepted_at)
+                since = max(getattr(websocket.state, "accepted_at", 0.0), event.stored_at)
+                metrics.FIRST_FRAME_SECONDS.observe(max(0.0, time.time() - since))
             if event.stored_at:
                 metrics.STORED_TO_SENT_SECONDS.observe(max(0.0, time.time() - event.stored_at))
         elif isinstance(event, GapEvent):
