@@ -29,8 +29,10 @@ servers:
 	scripts/rabbitmq.sh up
 	scripts/postgres.sh up
 	scripts/chromium.sh
+	scripts/prometheus.sh up
 
 servers-down:
+	-scripts/prometheus.sh down
 	-scripts/postgres.sh down
 	-scripts/rabbitmq.sh down
 	-scripts/cassandra.sh down

@@ -20,3 +20,7 @@ RATIO = Histogram(
 )
 IN_PROGRESS = Gauge("logstore_compactor_in_progress", "Jobs being compacted now")
 BACKLOG = Gauge("logstore_compactor_backlog", "Finished jobs not archived yet, as of the last sweep")
+
+# The failure seen in normal operation exists at 0 from the start, so the first failure is an
+# increase Prometheus can see; other reasons (exception names) appear when they first happen.
+FAILURES.labels("verify")

@@ -35,6 +35,7 @@ from ingest import metrics
 from ingest.batcher import Batcher
 from ingest.dead_letter import dead_letter
 from ingest.service import IngestService
+from ingest.unstored import Unstored
 from logstore.bus import topology
 from logstore.bus.amqp import AmqpBus
 from logstore.bus.messages import decode_headers
@@ -65,6 +66,8 @@ class AmqpIngester:
         self._handbacks: set[asyncio.Task[None]] = set()
         self._store_wait = asyncio.Lock()
         self._resumes = 0  # consumption (re)starts, so a batch knows the store wait is over
+        self._unstored = Unstored()
+        metrics.OLDEST_UNSTORED.set_function(self._unstored.oldest_age)
 
     async def run(self) -> None:
         """Consume until `stop()`; then finish the batches in hand and give the rest back."""
@@ -89,7 +92,7 @@ class AmqpIngester:
                 # While this batch is stored, the next one is taken: the store's and the broker's
                 # round trips overlap (prefetch bounds the messages held, BATCHES_IN_FLIGHT the
                 # batches). Each message is acked only by the batch that stored it.
-                handling = asyncio.create_task(self._handle(next_batch.result()))
+                handling = asyncio.create_task(self._handle_batch_of(next_batch.result()))
                 in_flight.add(handling)
                 handling.add_done_callback(in_flight.discard)
         finally:
@@ -100,6 +103,12 @@ class AmqpIngester:
                 task.cancel()
             await asyncio.gather(*self._handbacks, return_exceptions=True)
             await channel.close()
+
+    async def _handle_batch_of(self, batch: list[AbstractIncomingMessage]) -> None:
+        try:
+            await self._handle(batch)
+        finally:
+            self._unstored.discard(batch)  # each one acked, dead-lettered or handed back
 
     def stop(self) -> None:
         self._stopping.set()
@@ -123,6 +132,7 @@ class AmqpIngester:
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.redelivered:
             metrics.REDELIVERIES.inc()
+        self._unstored.add(message, message.headers)
         self._batcher.put(message)
 
     async def _handle(self, messages: list[AbstractIncomingMessage]) -> None:
@@ -208,6 +218,7 @@ class AmqpIngester:
         await _settle(message.ack())
 
     async def _give_back(self, messages: list[AbstractIncomingMessage]) -> None:
+        self._unstored.discard(messages)
         for message in messages:
             await _settle(message.nack(requeue=True))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from logstore import errors
+
 CHUNKS = Counter(
     "logstore_ingest_chunks_total", "Chunks handled, by outcome (created, duplicate)", ["result"]
 )
@@ -39,3 +41,27 @@ HANDLER_ERRORS = Counter(
     "logstore_ingest_handler_errors_total",
     "Batches or messages whose handling failed for an unforeseen reason (a bug); see the error log",
 )
+OLDEST_UNSTORED = Gauge(
+    "logstore_ingest_oldest_unstored_seconds",
+    "Age (from its sent_at) of the oldest chunk this ingester holds but has not stored; 0 if none",
+)
+
+# Every dead-letter reason and breaker state exists at 0 from the start, so the first dead letter
+# is an increase Prometheus can see (a series born at 1 has no increase) and the dashboard's
+# per-reason panel has its series before anything went wrong.
+DEAD_LETTER_REASONS = tuple(
+    error.reason
+    for error in (
+        errors.MalformedMessage,
+        errors.InvalidJobId,
+        errors.InvalidClock,
+        errors.ChunkTooLarge,
+        errors.LogTooLarge,
+        errors.ChunkConflict,
+        errors.HandlerFailed,
+    )
+)
+for _reason in DEAD_LETTER_REASONS:
+    DEAD_LETTERS.labels(_reason)
+for _state in ("open", "half_open", "closed"):
+    BREAKER_TRANSITIONS.labels(_state)

@@ -7,6 +7,7 @@ validated at start with messages a person can act on.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -117,6 +118,27 @@ def broker_urls(value: str) -> list[str]:
 class HttpSettings(BaseSettings):
     model_config = _COMMON
     listen: str = Field("127.0.0.1:8080", description="HOST:PORT the HTTP server listens on")
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or CIDRs of proxies whose X-Forwarded-For / Forwarded "
+        "headers name the client; unset = trust no proxy, the client is the TCP peer",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for entry in _split(value):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or CIDR; use for example 10.0.0.0/8,192.0.2.7"
+                ) from None
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in _split(self.trusted_proxies))
 
     @field_validator("listen")
     @classmethod
@@ -241,6 +263,10 @@ class Settings:
             self.logging = LoggingSettings(**_pick(LoggingSettings, given))
         except ValidationError as exc:
             raise ConfigError(describe(exc)) from exc
+
+
+def _split(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def _pick(model: type[BaseSettings], given: dict[str, Any]) -> dict[str, Any]:

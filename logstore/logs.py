@@ -5,6 +5,9 @@ removes the configured secrets (tokens, URL signing key, the broker password) wh
 appear, and anything shaped like a credential: `signature=`, `access_token=`, `token=`,
 `password=` values in query strings, `Bearer ...` values, and the password of `scheme://user:pass@`
 URLs. Job secret values are never logged in the first place (they are not in any message).
+
+A line written while an HTTP request or websocket is handled carries the client's address as
+`client` (behind a trusted proxy, the forwarded one: logstore/web/forwarded.py).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 REDACTED = "<redacted>"
+CLIENT: ContextVar[str | None] = ContextVar("logstore_client", default=None)
 _SHAPES = [
     (re.compile(r"(?i)\b(signature|access_token|token|password|secret|key)=[^&\s\"'\\]+"), rf"\1={REDACTED}"),
     (re.compile(r"(?i)\bbearer\s+[^\s\"',\\]+"), f"Bearer {REDACTED}"),
@@ -64,6 +69,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        client = CLIENT.get()
+        if client is not None:
+            entry["client"] = client
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

@@ -39,6 +39,9 @@ async def run_role(app: FastAPI, http: HttpSettings, workers: Sequence[Worker] =
         loop="none",
         log_config=None,
         access_log=False,
+        # Uvicorn would trust X-Forwarded-For from 127.0.0.1 by default; which proxies are
+        # trusted is our rule (--trusted-proxies, logstore/web/forwarded.py), so it must not.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
         # No permessage-deflate on websockets: compressing every live chunk once per viewer was
         # the streamer's largest CPU cost under load (docs/performance.md); a viewer takes about

@@ -8,7 +8,8 @@
 #
 # Env: RABBITMQ_START_TIMEOUT (120 s), RABBITMQ_STOP_TIMEOUT (60 s), RABBITMQ_NODENAME (Debian default rabbit@<host>).
 # Needs root or sudo (the Debian wrappers run the server and rabbitmqctl as the rabbitmq user).
-# The management plugin is not used. Data lives in Debian's /var/lib/rabbitmq, logs in /var/log/rabbitmq.
+# The management plugin is not used; the rabbitmq_prometheus plugin is enabled (metrics on
+# 127.0.0.1:15692, for scripts/prometheus.sh). Data lives in Debian's /var/lib/rabbitmq, logs in /var/log/rabbitmq.
 set -euo pipefail
 LOG_PREFIX=rabbitmq
 # shellcheck source=scripts/lib.sh
@@ -16,6 +17,7 @@ LOG_PREFIX=rabbitmq
 
 HOST=127.0.0.1
 AMQP_PORT=5672
+PROMETHEUS_PORT=15692
 START_TIMEOUT=${RABBITMQ_START_TIMEOUT:-120}
 STOP_TIMEOUT=${RABBITMQ_STOP_TIMEOUT:-60}
 SBIN=/usr/sbin
@@ -89,6 +91,11 @@ configure() {
         rmq rabbitmqctl -q add_user guest guest >/dev/null 2>&1 || rmq rabbitmqctl -q change_password guest guest >/dev/null
         rmq rabbitmqctl -q set_user_tags guest administrator >/dev/null
         rmq rabbitmqctl -q set_permissions -p / guest '.*' '.*' '.*' >/dev/null
+    fi
+    # queue depths and consumers for Prometheus (the alerts on ingestion); enabling it on a running node is online
+    if ! port_open "$HOST" "$PROMETHEUS_PORT"; then
+        say "enabling the rabbitmq_prometheus plugin (metrics on $HOST:$PROMETHEUS_PORT)"
+        rmq rabbitmq-plugins -q enable rabbitmq_prometheus >/dev/null || die "cannot enable rabbitmq_prometheus"
     fi
 }
 

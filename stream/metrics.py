@@ -27,3 +27,9 @@ SEARCH_SECONDS = Histogram(
     "Time one search page took, from its first byte read to its end record",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
 )
+FIRST_FRAME_SECONDS = Histogram(
+    "logstore_stream_first_frame_seconds",
+    "Time to first log line: from a viewer's arrival (or, if its job had no line yet, the first"
+    " line being stored) to that line being written to its socket",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

@@ -49,6 +49,7 @@ def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: Str
     @router.websocket("/v1/jobs/{job_id}/tail")
     async def tail(websocket: WebSocket, job_id: str) -> None:
         await websocket.accept()
+        websocket.state.accepted_at = time.time()  # for the time to the first log line
         try:
             validate_job_id(job_id)
             from_clock = parse_clock(websocket.query_params.get("from_clock", "0"))
@@ -59,6 +60,7 @@ def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: Str
         # order they were accepted, and a flood never reaches the store.
         client = websocket.client.host if websocket.client else "?"
         if not limits.admit(client):
+            log.info("viewer refused: too many viewers", extra={"job_id": job_id, "client": client})
             await _close(websocket, close_codes.TOO_MANY, "too many viewers, try again later")
             return
         try:
@@ -112,10 +114,15 @@ async def _serve(websocket: WebSocket, tail: TailLike, send_timeout_s: float) ->
 
 
 async def _send_events(websocket: WebSocket, tail: TailLike, send_timeout_s: float) -> tuple[int, str]:
+    first = True
     async for event in tail.events():
         if isinstance(event, ChunkEvent):
             frame = CLOCK.pack(event.clock) + event.data
             await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
+            if first:  # from when there was a line to show: the viewer's arrival, or the line's storing
+                first = False
+                since = max(getattr(websocket.state, "accepted_at", 0.0), event.stored_at)
+                metrics.FIRST_FRAME_SECONDS.observe(max(0.0, time.time() - since))
             if event.stored_at:
                 metrics.STORED_TO_SENT_SECONDS.observe(max(0.0, time.time() - event.stored_at))
         elif isinstance(event, GapEvent):

@@ -33,4 +33,5 @@ def build_app(
         ready=store.ping,
         limits=settings.limits,
         rate_clock=rate_clock,
+        trusted_proxies=settings.http.proxy_networks,
     )

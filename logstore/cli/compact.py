@@ -32,7 +32,12 @@ async def compact(settings: Settings, store: LogStore, bus: Bus) -> None:
         CompactionWorker(store, bus, settings.compact),
         Sweeper(store, bus, settings.compact),
     ]
-    app = create_app([admin_router(store, settings.auth)], ready=store.ping, limits=settings.limits)
+    app = create_app(
+        [admin_router(store, settings.auth)],
+        ready=store.ping,
+        limits=settings.limits,
+        trusted_proxies=settings.http.proxy_networks,
+    )
     await run_role(app, settings.http, workers)
 
 

@@ -34,7 +34,9 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     assert isinstance(bus, AmqpBus)
     service = IngestService(store, bus, settings.limits)
     routers = [ingest_router(service, settings.auth), protection_router(service, settings.auth)]
-    app = create_app(routers, ready=store.ping, limits=settings.limits)
+    app = create_app(
+        routers, ready=store.ping, limits=settings.limits, trusted_proxies=settings.http.proxy_networks
+    )
     consumer = Supervisor("amqp_ingester", lambda: AmqpIngester(service, bus))
     await run_role(app, settings.http, [consumer])
 

@@ -17,6 +17,9 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--store", help="sqlite:///PATH or cassandra://HOST[:PORT][,HOST...]/KEYSPACE")
     group.add_argument("--bus", help="memory:// or amqp://USER:PASS@HOST:PORT/VHOST")
     group.add_argument("--listen", help="HOST:PORT to serve HTTP on (default 127.0.0.1:8080)")
+    group.add_argument(
+        "--trusted-proxies", help="addresses/CIDRs of proxies whose X-Forwarded-For / Forwarded is trusted"
+    )
     group.add_argument("--write-token", help="bearer token required for writes")
     group.add_argument("--read-token", help="bearer token required for reads")
     group.add_argument("--admin-token", help="bearer token required for delete and purge")
@@ -42,7 +45,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     from logstore.config import Settings  # pydantic is slow to import; client commands skip it
 
     names = (
-        "store", "bus", "listen", "write_token", "read_token", "admin_token", "url_signing_key",
+        "store", "bus", "listen", "trusted_proxies",
+        "write_token", "read_token", "admin_token", "url_signing_key",
         "rate_limit", "rate_burst",
         "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",
         "zstd_level", "zstd_dictionary", "grace_s", "lease_s", "abandon_after_s", "error_patterns",

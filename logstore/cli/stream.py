@@ -26,7 +26,12 @@ async def stream(settings: Settings, store: LogStore, bus: Bus) -> None:
     from logstore.web.app import create_app
     from stream.routes import stream_routers
 
-    app = create_app(stream_routers(settings, store, bus), ready=store.ping, limits=settings.limits)
+    app = create_app(
+        stream_routers(settings, store, bus),
+        ready=store.ping,
+        limits=settings.limits,
+        trusted_proxies=settings.http.proxy_networks,
+    )
     await run_role(app, settings.http)
 
 

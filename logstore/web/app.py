@@ -14,6 +14,8 @@ from logstore import __version__
 from logstore.config import LimitsSettings
 from logstore.errors import LogstoreError
 from logstore.web.errors import error_response, install_error_handlers
+from logstore.web.forwarded import ForwardedClient, Network
+from logstore.web.http_metrics import HttpMetrics
 from logstore.web.rate_limit import RateLimit
 
 Hook = Callable[[], Awaitable[None]]
@@ -26,10 +28,12 @@ def create_app(
     on_shutdown: Sequence[Hook] = (),
     limits: LimitsSettings | None = None,
     rate_clock: Callable[[], float] = time.monotonic,
+    trusted_proxies: Sequence[Network] = (),
 ) -> FastAPI:
     """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz).
     `limits` sets the per-client request rate (logstore/web/rate_limit.py), whose buckets refill
-    by `rate_clock` (seconds, monotonic)."""
+    by `rate_clock` (seconds, monotonic); the client is the TCP peer, or the forwarded address
+    when the peer is one of `trusted_proxies`."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +49,8 @@ def create_app(
     install_error_handlers(app)
     if limits is not None and limits.rate_limit > 0:
         app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst, clock=rate_clock)
+    app.add_middleware(HttpMetrics)  # outside the rate limit: its 429s are counted too
+    app.add_middleware(ForwardedClient, networks=trusted_proxies)  # outermost: all the rest see the client
     for router in routers:
         app.include_router(router)
 

@@ -5,13 +5,16 @@ the request is answered 429 with `Retry-After` (whole seconds until a token is b
 reaches the application. The table of buckets holds at most MAX_CLIENTS addresses, least
 recently seen forgotten first (a forgotten client starts again with a full bucket), so a flood
 of addresses costs bounded memory. Websockets are limited per client by the tail (close 4429);
-health, readiness and metrics are never limited. The address is the TCP peer's: behind a proxy
-every client looks like the proxy unless the server is told to trust its forwarded headers.
+health, readiness and metrics are never limited. The address is the client's as
+logstore/web/forwarded.py finds it: the TCP peer's, or behind a proxy listed in
+`--trusted-proxies` the address that proxy forwarded. A refused client is logged at most once
+a minute.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -19,7 +22,10 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+log = logging.getLogger("logstore.web")
+
 MAX_CLIENTS = 10_000
+LOG_EVERY_S = 60.0
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -55,6 +61,7 @@ class RateLimit:
     ) -> None:
         self.app = app
         self.buckets = TokenBuckets(rate, burst, clock)
+        self._logged: OrderedDict[str, float] = OrderedDict()  # client -> when its refusal was logged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
@@ -65,6 +72,7 @@ class RateLimit:
         if wait <= 0:
             await self.app(scope, receive, send)
             return
+        self._log_refusal(client)
         body = json.dumps({"error": "rate_limited", "message": "too many requests from this address"})
         headers = [
             (b"content-type", b"application/json"),
@@ -73,3 +81,13 @@ class RateLimit:
         ]
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body.encode()})
+
+    def _log_refusal(self, client: str) -> None:
+        now = time.monotonic()
+        last = self._logged.pop(client, None)
+        if last is None or now - last >= LOG_EVERY_S:
+            log.warning("rate limited", extra={"client": client})
+            last = now
+        self._logged[client] = last
+        if len(self._logged) > MAX_CLIENTS:
+            self._logged.popitem(last=False)

@@ -1,0 +1,3 @@
+from tests.integration.amqp_fixtures import bus_settings, publisher
+
+__all__ = ["bus_settings", "publisher"]
