@@ -17,7 +17,7 @@ from logstore.chunk import Chunk, check_chunk_size
 from logstore.config import LimitsSettings
 from logstore.errors import ChunkConflict, InvalidInput, LogTooLarge
 from logstore.resilience import BreakerState, CircuitBreaker
-from logstore.store import LogStore, PutResult
+from logstore.store import LogStore, PutOutcome, PutResult
 
 log = logging.getLogger("logstore.ingest")
 
@@ -70,24 +70,28 @@ class IngestService:
         a DUPLICATE (ingest/resend.py): a re-sent chunk is never a conflict."""
         outcomes: list[Outcome | None] = [None] * len(chunks)
         accepted: list[int] = []
-        pending: dict[str, int] = {}  # bytes per job accepted earlier in this batch
-        for index, chunk in enumerate(chunks):
-            try:
-                await self._log_limit.check(chunk, pending.get(chunk.job_id, 0))
-            except InvalidInput as exc:
-                outcomes[index] = exc
-                continue
-            accepted.append(index)
-            pending[chunk.job_id] = pending.get(chunk.job_id, 0) + chunk.size
-        if accepted:
-            batch = [chunks[i] for i in accepted]
-            await self.protector.mark_private({c.job_id for c in batch if c.job_id in private_jobs})
-            started = time.perf_counter()
-            results = await self.breaker.call(lambda: self.store.put_chunks(batch))
-            metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
-            metrics.BATCH_SIZE.observe(len(batch))
-            for index, result in zip(accepted, results, strict=True):
-                outcomes[index] = result
+        results: list[PutOutcome] | None = None
+        try:
+            for index, chunk in enumerate(chunks):
+                try:
+                    await self._log_limit.admit(chunk)  # reserves its bytes until settled below
+                except InvalidInput as exc:
+                    outcomes[index] = exc
+                    continue
+                accepted.append(index)
+            if accepted:
+                batch = [chunks[i] for i in accepted]
+                await self.protector.mark_private({c.job_id for c in batch if c.job_id in private_jobs})
+                started = time.perf_counter()
+                results = await self.breaker.call(lambda: self.store.put_chunks(batch))
+                metrics.STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
+                metrics.BATCH_SIZE.observe(len(batch))
+                for index, result in zip(accepted, results, strict=True):
+                    outcomes[index] = result
+        finally:  # whatever happened, every admitted chunk is counted (if stored) and unreserved
+            for position, index in enumerate(accepted):
+                created = results is not None and results[position] is PutResult.CREATED
+                self._log_limit.settle(chunks[index], created)
         done = [outcome for outcome in outcomes if outcome is not None]
         for index, outcome in enumerate(done):
             refused = isinstance(outcome, ChunkConflict | LogTooLarge)
@@ -108,7 +112,6 @@ class IngestService:
             metrics.CHUNKS.labels(outcome.value).inc()
             if outcome is PutResult.CREATED:
                 metrics.BYTES.inc(chunk.size)
-                self._log_limit.stored(chunk)
                 announcement = Announcement(chunk.job_id, chunk.clock, chunk.data, chunk.final, time.time())
                 await self.bus.announce(announcement)
             if chunk.final:  # a duplicate final too: its first request may not have been confirmed
