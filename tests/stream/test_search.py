@@ -224,6 +224,7 @@ async def test_a_page_out_of_time_ends_with_a_cursor_that_moves_on(
     app_client: httpx.AsyncClient, job_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("stream.search_http.TIME_BUDGET_S", 0.0)  # every page stops after a piece
+    monkeypatch.setattr("stream.download.WRITE_BYTES", 1)  # one piece per chunk, not joined reads
     long_line = b"compiling " + b"x" * 300 + b"\n"  # longer than a chunk: some pieces end no line
     log = LOG + long_line * 3
     await push(app_client, job_id, pieces_of(log, 200))
