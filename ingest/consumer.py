@@ -37,7 +37,7 @@ from ingest.dead_letter import dead_letter
 from ingest.service import IngestService
 from ingest.unstored import Unstored
 from logstore.bus import topology
-from logstore.bus.amqp import AmqpBus
+from logstore.bus.amqp import AmqpBus, settle
 from logstore.bus.messages import decode_headers
 from logstore.chunk import Chunk
 from logstore.errors import BusUnavailable, HandlerFailed, InvalidInput, LogstoreError, StoreUnavailable
@@ -256,7 +256,4 @@ def _delivery_count(message: AbstractIncomingMessage) -> int:
 async def _settle(action: Awaitable[None]) -> None:
     """Ack or nack; on a channel that died since delivery the broker redelivers the message
     anyway (and a redelivered chunk is a harmless duplicate), so a failure here is only logged."""
-    try:
-        await action
-    except Exception as exc:
-        log.info("ack/nack not delivered (channel gone; the broker will redeliver): %s", exc)
+    await settle(action, "ack/nack")

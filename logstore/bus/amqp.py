@@ -51,7 +51,29 @@ async def within(awaitable: Awaitable[T], seconds: float, what: str) -> T:
         task.cancel()
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "not retrieved"
         raise TimeoutError(f"{what}: no answer within {seconds} s")
+    if task.cancelled():
+        # Not us: the client library cancels a publish whose channel closed under it (aio-pika
+        # 10 on a lost connection). To the caller that is a failed call, never its own cancel.
+        raise ConnectionError(f"{what}: cancelled by the AMQP client (channel or connection lost)")
     return task.result()
+
+
+async def settle(action: Awaitable[None], what: str) -> bool:
+    """Await an ack or nack; False (logged) if it failed. A message settled on a channel that died
+    since its delivery is redelivered by the broker anyway, and every consumer here takes a
+    redelivery as a harmless duplicate. aio-pika cancels such a call when its channel closes:
+    that is a failure of the call, not a cancel of the caller, which is still raised."""
+    try:
+        await action
+        return True
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.info("%s not delivered (channel closed; the broker redelivers)", what)
+    except Exception as exc:
+        log.info("%s not delivered (channel gone; the broker redelivers): %s", what, exc)
+    return False
 
 
 async def connect(bus: str) -> AbstractRobustConnection:
@@ -80,12 +102,10 @@ class AmqpWorkItem(WorkItem):
         self.job_id = message.body.decode("utf-8", "replace")
 
     async def done(self) -> None:
-        with contextlib.suppress(Exception):  # a dead channel redelivers; compaction is idempotent
-            await self._message.ack()
+        await settle(self._message.ack(), "compaction request ack")  # compaction is idempotent
 
     async def retry(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._message.nack(requeue=True)
+        await settle(self._message.nack(requeue=True), "compaction request nack")
 
 
 class AmqpBus(Bus):
