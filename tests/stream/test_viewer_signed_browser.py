@@ -69,7 +69,8 @@ async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
     await page.wait_for_function("document.querySelector('#search-count').dataset.total === '2'")
     await page.click("#times")
     await page.wait_for_selector("#times[data-loaded='2']")
-    assert await page.locator(".line .ts").count() == 3
+    # the times are drawn on the next animation frame after they are loaded
+    await page.wait_for_function("document.querySelectorAll('.line .ts').length === 3")
     assert all(text.count(":") == 2 for text in await page.locator(".line .ts").all_inner_texts())
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "viewer-signed-private.png"))
