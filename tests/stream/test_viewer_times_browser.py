@@ -6,6 +6,7 @@ the same times are shown once the job is compacted. Screenshots are kept in test
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,17 @@ async def texts(page: Page, selector: str) -> list[str]:
     return await page.locator(selector).all_inner_texts()
 
 
+async def shows(page: Page, selector: str, expected: list[str]) -> None:
+    """Wait until the elements matching `selector` read `expected` (the viewer draws on the next
+    animation frame, and may draw empty times before they are loaded)."""
+    wanted = json.dumps(expected, separators=(",", ":"))
+    await page.wait_for_function(
+        "([s, e]) => JSON.stringify([...document.querySelectorAll(s)].map(n => n.innerText)) === e",
+        arg=[selector, wanted],
+    )
+    assert await texts(page, selector) == expected
+
+
 @pytest.mark.parametrize("suffix", ["", "-archived"], ids=["chunks", "archive"])
 async def test_times_and_fold_durations_show_and_hide(
     server: tuple[str, str], browser: Browser, suffix: str
@@ -79,12 +91,11 @@ async def test_times_and_fold_durations_show_and_hide(
     assert await page.locator(".ts").count() == 0
     await page.click("#times")
     await page.wait_for_selector("#times[data-loaded='3']")
-    await page.wait_for_selector(".ts")
-    assert await texts(page, ".line .ts") == ["16:00:00", "16:00:02", "16:00:07"]  # start, Install, after
-    assert await texts(page, ".fold-header .dur") == ["5.5 s"]  # 16:00:02 to "step b" at 16:00:07.5
+    await shows(page, ".line .ts", ["16:00:00", "16:00:02", "16:00:07"])  # start, Install, after
+    await shows(page, ".fold-header .dur", ["5.5 s"])  # 16:00:02 to "step b" at 16:00:07.5
     await page.click(".fold-header .fold-toggle")
     await page.wait_for_selector(".line:has-text('step b')")
-    assert await texts(page, ".line .ts") == ["16:00:00", "16:00:02", "16:00:02", "16:00:07", "16:00:07"]
+    await shows(page, ".line .ts", ["16:00:00", "16:00:02", "16:00:02", "16:00:07", "16:00:07"])
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"viewer-times{suffix or '-chunks'}.png"))
     await page.click("#times")
