@@ -117,8 +117,9 @@ def metric_value(text: str, name: str) -> float:
 
 
 @contextmanager
-def serving(store_url: str, workdir: Path, *extra: str) -> Iterator[str]:
-    """Run `logstore serve` on a free port until the block ends; yield its base URL."""
+def serving(store_url: str, workdir: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `logstore serve` on a free port until the block ends; yield its base URL. Its log is
+    `workdir/serve-PORT.log`."""
     port = free_port()
     log = open(workdir / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
@@ -126,7 +127,7 @@ def serving(store_url: str, workdir: Path, *extra: str) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=workdir,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -191,6 +191,12 @@ class LimitsSettings(BaseSettings):
 
 class StreamSettings(BaseSettings):
     model_config = _COMMON
+    ws_ping_interval_s: float = Field(
+        20.0, ge=0, description="websocket keepalive: ping each viewer this often; 0 = never"
+    )
+    ws_ping_timeout_s: float = Field(
+        20.0, gt=0, description="websocket keepalive: close a viewer that answers no ping this long"
+    )
     max_viewers: int = Field(20_000, ge=1, description="websocket viewers per stream process")
     max_viewers_per_client: int = Field(2_000, ge=1, description="websocket viewers per client address")
     send_timeout_s: float = Field(

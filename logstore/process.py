@@ -14,7 +14,7 @@ from typing import Protocol
 import uvicorn
 from fastapi import FastAPI
 
-from logstore.config import HttpSettings
+from logstore.config import HttpSettings, StreamSettings
 
 log = logging.getLogger("logstore.process")
 
@@ -31,7 +31,10 @@ class _Server(uvicorn.Server):
         yield  # signals are ours: workers drain before the server stops
 
 
-async def run_role(app: FastAPI, http: HttpSettings, workers: Sequence[Worker] = ()) -> None:
+async def run_role(
+    app: FastAPI, http: HttpSettings, workers: Sequence[Worker] = (), stream: StreamSettings | None = None
+) -> None:
+    keepalive = stream or StreamSettings()
     config = uvicorn.Config(
         app,
         host=http.host,
@@ -47,6 +50,10 @@ async def run_role(app: FastAPI, http: HttpSettings, workers: Sequence[Worker] =
         # the streamer's largest CPU cost under load (docs/performance.md); a viewer takes about
         # 3 KB/s of log, which needs no compression.
         ws_per_message_deflate=False,
+        # A viewer that answers no ping is closed (uvicorn's default: 20 s + 20 s); a viewer that
+        # stops reading is closed by the send timeout (stream/ws.py), whichever comes first.
+        ws_ping_interval=keepalive.ws_ping_interval_s or None,
+        ws_ping_timeout=keepalive.ws_ping_timeout_s,
     )
     server = _Server(config)
     stopping = asyncio.Event()

@@ -107,6 +107,11 @@ async def _serve(websocket: WebSocket, tail: TailLike, send_timeout_s: float) ->
         return close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect with from_clock"
     except TimeoutError:
         return close_codes.TOO_SLOW, "viewer too slow, reconnect with from_clock"
+    except WebSocketDisconnect:  # gone while a frame was being sent
+        return close_codes.END, "viewer left"
+    except Exception:  # never an abrupt drop: the viewer is told, and may resume with from_clock
+        log.exception("tail failed", extra={"job_id": tail.job_id})
+        return close_codes.INTERNAL_ERROR, "internal error, reconnect with from_clock"
     finally:
         for task in (sending, receiving):
             task.cancel()

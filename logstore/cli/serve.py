@@ -36,7 +36,7 @@ async def serve(settings: Settings, store: LogStore, bus: Bus) -> None:
         CompactionWorker(store, bus, settings.compact),
         Sweeper(store, bus, settings.compact),
     ]
-    await run_role(build_app(settings, store, bus), settings.http, workers)
+    await run_role(build_app(settings, store, bus), settings.http, workers, stream=settings.stream)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ async def stream(settings: Settings, store: LogStore, bus: Bus) -> None:
         limits=settings.limits,
         trusted_proxies=settings.http.proxy_networks,
     )
-    await run_role(app, settings.http)
+    await run_role(app, settings.http, stream=settings.stream)
 
 
 def run(args: argparse.Namespace) -> int:

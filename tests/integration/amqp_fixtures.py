@@ -76,7 +76,9 @@ def compactors(
 def streamer(bus_settings: BusSettings, tmp_path: Path, cassandra_store: CassandraStore) -> Iterator[Role]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
-    env = {**bus_settings.as_env(), "LOGSTORE_SEND_TIMEOUT_S": "3"}
+    # A viewer that takes nothing for 10 s is dropped (4408); no keepalive pings, so that a stalled
+    # test viewer is dropped by that rule alone, however long the test took to get there.
+    env = {**bus_settings.as_env(), "LOGSTORE_SEND_TIMEOUT_S": "10", "LOGSTORE_WS_PING_INTERVAL_S": "0"}
     role = Role("stream", tmp_path, ["--store", require_cassandra()], env).wait_ready()
     yield role
     role.stop()
