@@ -11,11 +11,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from benchmarks.processes import Role, metric_value
+from benchmarks.processes import Role
 from benchmarks.viewer import watch
 from benchmarks.workload import Job, make_jobs, messages, publish
 from logstore.bus.publisher import ChunkPublisher
-from tests.polling import eventually, metric
+from tests.polling import eventually, metric, metric_reaches
 
 pytestmark = [pytest.mark.cassandra, pytest.mark.rabbitmq, pytest.mark.timeout(600)]
 
@@ -109,6 +109,7 @@ async def test_a_thousand_viewers_on_a_hundred_jobs_and_one_stalled(
     for index, seen in enumerate(results):
         assert seen.ended
         assert bytes(seen.data) == jobs[index % 100].source
-    page = streamer.metrics()
-    assert metric_value(page, 'logstore_stream_tail_closed_total{code="4408"}') == 1  # the stalled one
+    # The stalled one alone is dropped as too slow: once its socket has been full for the send
+    # timeout, which may be after the others are done (the big log's storing can come late).
+    await metric_reaches(streamer.base, 'logstore_stream_tail_closed_total{code="4408"}', 1, within_s=180)
     stalled.close()
