@@ -17,9 +17,16 @@ from logstore.bus.publisher import ChunkPublisher
 PUBLISHERS = 4  # connections filling a backlog, each with its own confirms
 
 
-def _deployment(ctx: BenchContext, kind: str) -> Deployment:
+def _deployment(ctx: BenchContext, kind: str, driver: str | None = None) -> Deployment:
     tag = f"{ctx.tag}-{kind}-{uuid.uuid4().hex[:6]}"
-    return Deployment(ctx.bus.namespaced(tag), ctx.store_url, ctx.workdir)
+    return Deployment(ctx.bus.namespaced(tag), with_driver(ctx.store_url, driver), ctx.workdir)
+
+
+def with_driver(store_url: str, driver: str | None) -> str:
+    """The store URL with its write path through `driver` (None: as given)."""
+    if driver is None:
+        return store_url
+    return f"{store_url}{'&' if '?' in store_url else '?'}driver={driver}"
 
 
 async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
@@ -58,12 +65,13 @@ async def saturation(ctx: BenchContext, ingesters: int) -> dict[str, float]:
     }
 
 
-async def backlog_drain(ctx: BenchContext, chunk_bytes: int) -> dict[str, float]:
+async def backlog_drain(ctx: BenchContext, chunk_bytes: int, driver: str) -> dict[str, object]:
     """A pre-filled backlog (the profile's backlog jobs, their chunks interleaved in clock order,
     published by PUBLISHERS connections with confirms before any ingester runs), then one
-    ingester started and timed until it has handled every message; its CPU from /proc."""
+    ingester (its write path through `driver`) started and timed until it has handled every
+    message; its CPU from /proc."""
     profile = ctx.profile
-    deployment = _deployment(ctx, f"drain{chunk_bytes}")
+    deployment = _deployment(ctx, f"drain{chunk_bytes}", driver)
     chunks = min(profile.backlog_chunks, max(profile.backlog_jobs, profile.backlog_bytes // chunk_bytes))
     per_job = max(1, chunks // profile.backlog_jobs)
     texts = len(corpus_texts())
@@ -91,6 +99,7 @@ async def backlog_drain(ctx: BenchContext, chunk_bytes: int) -> dict[str, float]
         await deployment.stop()
     return {
         "chunk_bytes": chunk_bytes,
+        "driver": driver,
         "chunks": len(items),
         "complete": float(complete),
         "publish_chunks_per_s": len(items) / publish_s,

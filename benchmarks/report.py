@@ -154,13 +154,15 @@ def ceiling_table(results: dict[str, Any]) -> list[str]:
 
 def backlog_table(results: dict[str, Any]) -> list[str]:
     lines = [
-        "| chunk bytes | chunks | published chunks/s | drained chunks/s | MB/s | ingester CPU us per chunk |",
-        "|---|---|---|---|---|---|",
+        "| chunk bytes | write path driver | chunks | published chunks/s | drained chunks/s | MB/s "
+        "| ingester CPU us per chunk |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in results["ours"]["backlog"]:
         cut = "" if row["complete"] else " (cut off)"
         lines.append(
-            f"| {row['chunk_bytes']:,} | {row['chunks']:,}{cut} | {_n(row['publish_chunks_per_s'])} | "
+            f"| {row['chunk_bytes']:,} | {row.get('driver', 'cassandra-driver')} | {row['chunks']:,}{cut} | "
+            f"{_n(row['publish_chunks_per_s'])} | "
             f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['ingest_cpu_us_per_chunk']:.0f} |"
         )
     return lines

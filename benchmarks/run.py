@@ -23,7 +23,7 @@ from benchmarks.live_view import live_view
 from benchmarks.sysinfo import machine, peak_rss_mib
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
-from logstore.store.cassandra.url import parse_cassandra_url
+from logstore.store.cassandra.url import DRIVERS, parse_cassandra_url
 
 BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")
 
@@ -67,9 +67,9 @@ class Run:
         self.results["ours"]["saturation"] = rows
         drains = []
         for size in self.ctx.profile.chunk_sizes:
-            drains.append(
-                await self.step(f"ours backlog {size} B", partial(ours.backlog_drain, self.ctx, size))
-            )
+            for driver in DRIVERS:  # the write path's driver, chosen by this evidence
+                drain = partial(ours.backlog_drain, self.ctx, size, driver)
+                drains.append(await self.step(f"ours backlog {size} B via {driver}", drain))
         self.results["ours"]["backlog"] = drains
         baselines["pg_parts"] = await self.step("baseline pg_parts", lambda: suite.pg_parts(self.ctx))
         baselines["pg_append"] = await self.step("baseline pg_append", lambda: suite.pg_append(self.ctx))

@@ -38,6 +38,15 @@ async def cassandra_store() -> AsyncIterator[CassandraStore]:
     await store.close()
 
 
+@pytest.fixture(scope="session")
+async def cassandra_acsylla_store(cassandra_store: CassandraStore) -> AsyncIterator[CassandraStore]:
+    """The same keyspace, its write path through acsylla (`?driver=acsylla`)."""
+    url = require_cassandra()
+    store = await CassandraStore.connect(f"{url}{'&' if '?' in url else '?'}driver=acsylla")
+    yield store
+    await store.close()
+
+
 @pytest.fixture
 async def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SQLiteStore]:
     store = SQLiteStore(tmp_path_factory.mktemp("sqlite") / "logstore.db")

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
@@ -25,6 +26,7 @@ from aio_pika.abc import (
 )
 
 from logstore.bus import tolerant_frames, topology
+from logstore.bus.announcer import Announcer
 from logstore.bus.failover import connect_failover, safe_url
 from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
 from logstore.config import BusSettings, broker_urls
@@ -117,6 +119,8 @@ class AmqpBus(Bus):
         self._live_queue: AbstractQueue | None = None
         self._subscribers: defaultdict[str, set[AmqpSubscription]] = defaultdict(set)
         self._lock = asyncio.Lock()
+        self._announcing: AbstractRobustChannel | None = None
+        self._announcer = Announcer(self._publish_announcements)
 
     @classmethod
     async def connect(cls, settings: BusSettings) -> AmqpBus:
@@ -126,6 +130,8 @@ class AmqpBus(Bus):
         # best-effort (a streamer fills any gap from the store), and awaiting a confirm for each
         # stored chunk, one after the other, was the ingesters' largest cost after Cassandra.
         announcing = await bus.connection.channel(publisher_confirms=False)
+        assert isinstance(announcing, AbstractRobustChannel)
+        bus._announcing = announcing
         bus._live = await topology.declare_live(announcing, settings)
         await topology.declare_compact(channel, settings)
         return bus
@@ -138,10 +144,16 @@ class AmqpBus(Bus):
         return self._channel
 
     async def announce(self, announcement: Announcement) -> None:
-        try:
-            assert self._live is not None
-            message = aio_pika.Message(
-                announcement.data,
+        self._announcer.offer(announcement)  # published in the background (logstore/bus/announcer.py)
+
+    async def _publish_announcements(self, announcements: Sequence[Announcement]) -> None:
+        """Publish in order on the announcing channel, straight through aiormq: no confirms, no
+        aio-pika Message, no task per message (they cost more than the frames)."""
+        assert self._announcing is not None
+        assert self._live is not None
+        channel = await self._announcing.get_underlay_channel()
+        for announcement in announcements:
+            properties = aiormq.spec.Basic.Properties(
                 headers={
                     "job_id": announcement.job_id,
                     "clock": announcement.clock,
@@ -149,15 +161,16 @@ class AmqpBus(Bus):
                     # microseconds as an int: pamqp sends a Python float as a 32-bit float
                     "stored_at_us": round(announcement.stored_at * 1_000_000),
                 },
-                delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
+                delivery_mode=1,  # not persistent
+                message_id="live",  # set, so aiormq draws no random id per message (nobody reads it)
             )
             # not mandatory: a job nobody watches has no queue bound, and the broker's returns cost
-            sending = self._live.publish(
-                message, routing_key=announcement.job_id, mandatory=False, timeout=PUBLISH_TIMEOUT_S
+            await channel.basic_publish(
+                announcement.data,
+                exchange=self._live.name,
+                routing_key=announcement.job_id,
+                properties=properties,
             )
-            await within(sending, PUBLISH_TIMEOUT_S + 1, "announcement")
-        except Exception as exc:
-            log.warning("announcement lost: %s", exc, extra={"job_id": announcement.job_id})
 
     async def request_compaction(self, job_id: str) -> None:
         await self.publish_durable(self.settings.compact_queue, job_id.encode(), {"job_id": job_id})
@@ -237,4 +250,5 @@ class AmqpBus(Bus):
                 await channel.close()
 
     async def close(self) -> None:
+        await self._announcer.close()
         await self.connection.close()

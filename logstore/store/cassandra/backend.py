@@ -36,6 +36,7 @@ from logstore.store.cassandra.pages import read_pages
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
 from logstore.store.cassandra.url import CassandraTarget, parse_cassandra_url
+from logstore.store.cassandra.write_statements import AcsyllaStatements, DriverStatements
 from logstore.store.cassandra.writes import ChunkWriter
 from logstore.store.interface import (
     JobInfo,
@@ -48,6 +49,8 @@ from logstore.store.interface import (
 )
 from logstore.store.rules import archived_job_info, derived_state, summarise_clocks
 
+JOBS_PAGE = 2_000  # rows per read of a day's job list
+
 
 class CassandraStore(LogStore):
     def __init__(self, cluster: Cluster, session: Session, target: CassandraTarget) -> None:
@@ -55,7 +58,10 @@ class CassandraStore(LogStore):
         self._session = session
         self.target = target
         self._prepared: dict[str, PreparedStatement] = {}
-        self._writer = ChunkWriter(self._prepared, self._run, self._execute, target.chunk_ttl_s)
+        self._fast: AcsyllaStatements | None = None
+        self._writer = ChunkWriter(
+            DriverStatements(session, self._prepared, target.timeout_s), target.chunk_ttl_s
+        )
 
     @classmethod
     async def connect(cls, url: str) -> CassandraStore:
@@ -69,6 +75,9 @@ class CassandraStore(LogStore):
                     f"run `logstore schema apply --store {url}`"
                 )
             await asyncio.to_thread(store._prepare_all)
+            if target.driver == "acsylla":
+                store._fast = await AcsyllaStatements.connect(target)
+                store._writer = ChunkWriter(store._fast, target.chunk_ttl_s)
         except BaseException:
             await store.close()
             raise
@@ -108,7 +117,7 @@ class CassandraStore(LogStore):
         day = datetime.fromtimestamp(min(created_before, time.time() + 86_400), UTC).date()
         first_day = datetime.fromtimestamp(max(created_after, 0), UTC).date()
         while day >= first_day and len(found) < limit:
-            rows = await self._run("SELECT_JOBS_OF_DAY", day.isoformat())
+            rows = await self._jobs_of_day(day.isoformat())
             listed = [
                 JobListing(job_id, created.replace(tzinfo=UTC).timestamp())
                 for job_id, created in rows
@@ -118,6 +127,18 @@ class CassandraStore(LogStore):
             found += sorted(listed, key=lambda job: job.created_at, reverse=True)
             day -= timedelta(days=1)
         return found[:limit]
+
+    async def _jobs_of_day(self, day: str) -> list[Any]:
+        """Every (job_id, created_at) row of a day, page after page: a busy day holds more jobs
+        than one page (the driver's first page alone is 5,000 rows)."""
+        rows: list[Any] = []
+        after = ""
+        while True:
+            page = await self._run("SELECT_JOBS_OF_DAY", day, after, JOBS_PAGE)
+            rows += page
+            if len(page) < JOBS_PAGE:
+                return rows
+            after = page[-1][0]
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -292,6 +313,8 @@ class CassandraStore(LogStore):
         await bridge(self._session.execute_async("SELECT release_version FROM system.local"))
 
     async def close(self) -> None:
+        if self._fast is not None:
+            await self._fast.close()
         await asyncio.to_thread(self._cluster.shutdown)
 
 

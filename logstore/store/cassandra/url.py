@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from logstore.errors import ConfigError
 
 DEFAULT_PORT = 9042
+DRIVERS = ("cassandra-driver", "acsylla")
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL", "LOCAL_ONE")
 _KEYSPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 
@@ -25,6 +26,8 @@ class CassandraTarget:
     # A backstop, not the way chunks normally go (the compactor removes them once archived): a
     # chunk left behind by a lost compaction request expires after this many seconds. 0: never.
     chunk_ttl_s: int = 60 * 86_400
+    # the driver of the write path (write_statements.py): the Python driver, or acsylla (C++)
+    driver: str = "cassandra-driver"
 
 
 def parse_cassandra_url(url: str) -> CassandraTarget:
@@ -58,6 +61,9 @@ def parse_cassandra_url(url: str) -> CassandraTarget:
         chunk_ttl_s = int(query.pop("chunk_ttl", str(60 * 86_400)))
     except ValueError as exc:
         raise ConfigError(f"store URL {url!r}: {exc}") from exc
+    driver = query.pop("driver", "cassandra-driver")
+    if driver not in DRIVERS:
+        raise ConfigError(f"driver {driver!r}: use one of {', '.join(DRIVERS)}")
     if replication < 1:
         raise ConfigError("replication must be at least 1")
     if query:
@@ -71,4 +77,5 @@ def parse_cassandra_url(url: str) -> CassandraTarget:
         timeout_s=timeout_s,
         connect_timeout_s=connect_timeout_s,
         chunk_ttl_s=chunk_ttl_s,
+        driver=driver,
     )

@@ -43,11 +43,10 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from cassandra.query import BatchStatement, BatchType, PreparedStatement
-
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict
 from logstore.store.cassandra import statements as cql
+from logstore.store.cassandra.write_statements import WriteStatements
 from logstore.store.interface import PutOutcome, PutResult
 from logstore.store.rules import final_conflict
 
@@ -56,9 +55,7 @@ KNOWN_BUCKET_JOBS = 20_000  # jobs whose written bucket rows this process rememb
 JOBS_PER_READ = 100  # job ids per `IN` read of the jobs table
 BATCH_BYTES = 4 * 1024 * 1024  # chunk bytes per unlogged batch (a mutation must stay under 16 MiB)
 
-Run = Callable[..., Awaitable[list[Any]]]  # run(statement name, *params) -> rows
-Execute = Callable[[Any], Awaitable[list[Any]]]  # execute(statement object) -> rows
-Write = Callable[[], Awaitable[list[Any]]]
+Write = Callable[[], Awaitable[Any]]
 
 
 @dataclass
@@ -108,12 +105,9 @@ def plan_job(chunks: list[Chunk], row: JobRow, stored: dict[int, bytes], max_clo
 
 
 class ChunkWriter:
-    def __init__(
-        self, prepared: dict[str, PreparedStatement], run: Run, execute: Execute, ttl_s: int
-    ) -> None:
-        self._prepared = prepared
-        self._run = run
-        self._execute = execute
+    def __init__(self, statements: WriteStatements, ttl_s: int) -> None:
+        self._statements = statements
+        self._run = statements.run
         self._ttl_s = ttl_s
         # Bucket rows this process has written, per job, so the next chunks in the same bucket
         # need no bucket write. Forgotten when the job's row is found missing (new or deleted).
@@ -218,7 +212,9 @@ class ChunkWriter:
             known = self._known_buckets.get(job_id, set())
             buckets = {cql.bucket_of(chunk.clock) for chunk in plan.to_write} - known
             first += [partial(self._run, "INSERT_BUCKET", job_id, bucket) for bucket in buckets]
-            beside += [partial(self._execute, batch) for batch in self._chunk_batches(plan.to_write, now)]
+            beside += [
+                partial(self._statements.insert_chunks, rows) for rows in self._chunk_rows(plan.to_write, now)
+            ]
             if plan.new_final is not None:
                 last.append(partial(self._run, "SET_FINAL", plan.new_final, now, job_id))
             elif not plan.row.exists:
@@ -233,29 +229,23 @@ class ChunkWriter:
         await asyncio.gather(*(write() for write in beside))
         await asyncio.gather(*(write() for write in last))
 
-    def _chunk_batches(self, chunks: list[Chunk], stored_at: datetime) -> list[Any]:
-        """One statement per chunk partition: a bound INSERT for a lone chunk, else unlogged
-        batches of at most BATCH_BYTES."""
+    def _chunk_rows(self, chunks: list[Chunk], stored_at: datetime) -> list[list[tuple[Any, ...]]]:
+        """The chunks' rows, one group per statement: per chunk partition, at most BATCH_BYTES."""
         by_partition: dict[int, list[Chunk]] = defaultdict(list)
         for chunk in chunks:
             by_partition[cql.bucket_of(chunk.clock)].append(chunk)
-        statements: list[Any] = []
-        insert = self._prepared["INSERT_CHUNK"]
+        groups: list[list[tuple[Any, ...]]] = []
         for partition in by_partition.values():
-            batch: BatchStatement | None = None
+            group: list[tuple[Any, ...]] = []
             size = 0
             for chunk in partition:
-                if len(partition) == 1:
-                    statements.append(insert.bind(self._chunk_row(chunk, stored_at)))
-                    break
-                if batch is None or size + chunk.size > BATCH_BYTES:
-                    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                    batch.is_idempotent = True
-                    statements.append(batch)
-                    size = 0
-                batch.add(insert, self._chunk_row(chunk, stored_at))
+                if group and size + chunk.size > BATCH_BYTES:
+                    groups.append(group)
+                    group, size = [], 0
+                group.append(self._chunk_row(chunk, stored_at))
                 size += chunk.size
-        return statements
+            groups.append(group)
+        return groups
 
     def _chunk_row(self, chunk: Chunk, stored_at: datetime) -> tuple[Any, ...]:
         """INSERT_CHUNK's values, in its column order."""

@@ -11,3 +11,10 @@ class TestCassandraStore(StoreConformance):
     @pytest.fixture
     def store(self, cassandra_store: CassandraStore) -> CassandraStore:
         return cassandra_store
+
+
+@pytest.mark.cassandra
+class TestCassandraStoreWritingThroughAcsylla(StoreConformance):
+    @pytest.fixture
+    def store(self, cassandra_acsylla_store: CassandraStore) -> CassandraStore:
+        return cassandra_acsylla_store
