@@ -39,10 +39,11 @@ async def cassandra_store() -> AsyncIterator[CassandraStore]:
 
 
 @pytest.fixture(scope="session")
-async def cassandra_acsylla_store(cassandra_store: CassandraStore) -> AsyncIterator[CassandraStore]:
-    """The same keyspace, its write path through acsylla (`?driver=acsylla`)."""
+async def cassandra_python_driver_store(cassandra_store: CassandraStore) -> AsyncIterator[CassandraStore]:
+    """The same keyspace, its write path through the Python driver (`?driver=cassandra-driver`)
+    instead of acsylla, the default."""
     url = require_cassandra()
-    store = await CassandraStore.connect(f"{url}{'&' if '?' in url else '?'}driver=acsylla")
+    store = await CassandraStore.connect(f"{url}{'&' if '?' in url else '?'}driver=cassandra-driver")
     yield store
     await store.close()
 

@@ -15,6 +15,8 @@ def test_several_contact_points_and_options() -> None:
     assert target.chunk_ttl_s == 60 * 86_400  # the backstop is on by default
     assert parse_cassandra_url("cassandra://h/ks?chunk_ttl=0").chunk_ttl_s == 0
     assert (target.keyspace, target.consistency, target.replication) == ("logs", "QUORUM", 3)
+    assert target.driver == "acsylla"  # the write path's default
+    assert parse_cassandra_url("cassandra://h/ks?driver=cassandra-driver").driver == "cassandra-driver"
 
 
 @pytest.mark.parametrize(
@@ -26,6 +28,7 @@ def test_several_contact_points_and_options() -> None:
         "cassandra://h/ks?consistency=SOME",
         "cassandra://h/ks?replication=0",
         "cassandra://h/ks?colour=blue",
+        "cassandra://h/ks?driver=scylla",
         "cassandra://h1:9042,h2:9043/ks",
     ],
 )

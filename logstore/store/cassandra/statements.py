@@ -75,7 +75,8 @@ DELETE_ARCHIVE = "DELETE FROM {ks}.archives WHERE job_id = ?"
 INSERT_JOB_DAY = "INSERT INTO {ks}.jobs_by_day (day, job_id, created_at) VALUES (?, ?, ?)"
 INSERT_DAY_OF_JOB = "INSERT INTO {ks}.job_days (job_id, day) VALUES (?, ?)"
 SELECT_DAY_OF_JOB = "SELECT day FROM {ks}.job_days WHERE job_id = ?"
-SELECT_JOBS_OF_DAY = "SELECT job_id, created_at FROM {ks}.jobs_by_day WHERE day = ? AND job_id > ? LIMIT ?"  # one page of a day's jobs, after the last job id of the previous page ('' for the first)
+# one page of a day's jobs, after the last job id of the previous page ('' for the first)
+SELECT_JOBS_OF_DAY = "SELECT job_id, created_at FROM {ks}.jobs_by_day WHERE day = ? AND job_id > ? LIMIT ?"
 DELETE_JOB_DAY = "DELETE FROM {ks}.jobs_by_day WHERE day = ? AND job_id = ?"
 DELETE_DAY_OF_JOB = "DELETE FROM {ks}.job_days WHERE job_id = ?"
 

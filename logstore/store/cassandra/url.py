@@ -27,7 +27,7 @@ class CassandraTarget:
     # chunk left behind by a lost compaction request expires after this many seconds. 0: never.
     chunk_ttl_s: int = 60 * 86_400
     # the driver of the write path (write_statements.py): the Python driver, or acsylla (C++)
-    driver: str = "cassandra-driver"
+    driver: str = "acsylla"
 
 
 def parse_cassandra_url(url: str) -> CassandraTarget:
@@ -61,7 +61,7 @@ def parse_cassandra_url(url: str) -> CassandraTarget:
         chunk_ttl_s = int(query.pop("chunk_ttl", str(60 * 86_400)))
     except ValueError as exc:
         raise ConfigError(f"store URL {url!r}: {exc}") from exc
-    driver = query.pop("driver", "cassandra-driver")
+    driver = query.pop("driver", "acsylla")
     if driver not in DRIVERS:
         raise ConfigError(f"driver {driver!r}: use one of {', '.join(DRIVERS)}")
     if replication < 1:

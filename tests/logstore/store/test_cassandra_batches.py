@@ -20,10 +20,10 @@ from tests.logstore.store.conformance import log_bytes
 pytestmark = pytest.mark.cassandra
 
 
-@pytest.fixture(params=["cassandra-driver", "acsylla"])
+@pytest.fixture(params=["acsylla", "cassandra-driver"])
 def store(request: pytest.FixtureRequest) -> CassandraStore:
     """The write path through each driver."""
-    name = "cassandra_store" if request.param == "cassandra-driver" else "cassandra_acsylla_store"
+    name = "cassandra_store" if request.param == "acsylla" else "cassandra_python_driver_store"
     store: CassandraStore = request.getfixturevalue(name)
     return store
 

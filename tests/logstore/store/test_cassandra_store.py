@@ -14,7 +14,7 @@ class TestCassandraStore(StoreConformance):
 
 
 @pytest.mark.cassandra
-class TestCassandraStoreWritingThroughAcsylla(StoreConformance):
+class TestCassandraStoreWritingThroughThePythonDriver(StoreConformance):
     @pytest.fixture
-    def store(self, cassandra_acsylla_store: CassandraStore) -> CassandraStore:
-        return cassandra_acsylla_store
+    def store(self, cassandra_python_driver_store: CassandraStore) -> CassandraStore:
+        return cassandra_python_driver_store
