@@ -9,6 +9,7 @@ import time
 from collections.abc import Collection, Sequence
 
 from ingest import metrics
+from ingest.coalesce import WriteCoalescer
 from ingest.log_limit import LogSizeLimit
 from ingest.protection import JobProtector
 from ingest.resend import is_resend
@@ -39,6 +40,7 @@ class IngestService:
         self.breaker = CircuitBreaker("store", on_change=_breaker_changed)
         self._log_limit = LogSizeLimit(store, limits.max_log_bytes)
         self.protector = JobProtector(store, self.breaker)
+        self._coalescer = WriteCoalescer(self.ingest_batch)
 
     def validate(self, job_id: object, clock: object, data: bytes, final: bool) -> Chunk:
         """Build a Chunk or raise InvalidInput (bad id, bad clock, chunk too large)."""
@@ -53,8 +55,9 @@ class IngestService:
     async def ingest(self, chunk: Chunk, private: bool = False) -> PutResult:
         """Store one validated chunk; raise InvalidInput (log too large, conflict),
         StoreUnavailable or BusUnavailable. When it raises InvalidInput the chunk was not stored.
-        `private` marks the job private before the chunk is stored."""
-        (outcome,) = await self.ingest_batch([chunk], {chunk.job_id} if private else ())
+        `private` marks the job private before the chunk is stored. Concurrent calls share store
+        batches (ingest/coalesce.py)."""
+        outcome = await self._coalescer.write(chunk, private)
         if isinstance(outcome, InvalidInput):
             raise outcome
         return outcome
