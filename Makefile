@@ -30,6 +30,7 @@ servers:
 	scripts/postgres.sh up
 	scripts/chromium.sh
 	scripts/prometheus.sh up
+	scripts/tools.sh
 
 servers-down:
 	-scripts/prometheus.sh down

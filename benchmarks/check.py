@@ -58,6 +58,10 @@ def problems(results: dict[str, Any]) -> list[str]:
         need(f"ours.saturation.{index}", ("ingesters", "chunks_per_s", "mb_per_s", "ingest_cpu_us_per_chunk"))
     for index in range(len(results.get("ours", {}).get("backlog", []))):
         need(f"ours.backlog.{index}", ("chunk_bytes", "chunks_per_s", "mb_per_s"))
+    for index in range(len(results.get("ours", {}).get("http_put", []))):
+        need(f"ours.http_put.{index}", ("chunk_bytes", "chunks_per_s", "server_cpu_us_per_chunk"))
+    if not results.get("ours", {}).get("http_put"):
+        found.append("ours.http_put: missing")
     if len(results.get("ours", {}).get("backlog", [])) < 4:
         found.append("ours.backlog: fewer than four chunk sizes")
     for index in range(len(results.get("baselines", {}).get("cassandra_raw", {}).get("backlog", []))):

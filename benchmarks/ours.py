@@ -10,6 +10,7 @@ import uuid
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment, wait_handled
 from benchmarks.fleet import PACE_S, JobLog, corpus_texts, make_fleet, run_fleet
+from benchmarks.http_ingest import http_put_load
 from benchmarks.quantiles import bucket_quantile, merge_buckets
 from benchmarks.workload import publish
 from logstore.bus.publisher import ChunkPublisher
@@ -146,3 +147,12 @@ async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, object
         "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
         "stored_buckets": sorted([bound, count] for bound, count in buckets.items() if bound != float("inf")),
     }
+
+
+async def http_put(ctx: BenchContext, chunk_bytes: int) -> dict[str, float]:
+    """wrk PUTting new chunks into one `logstore ingest` (benchmarks/http_ingest.py)."""
+    deployment = _deployment(ctx, f"http{chunk_bytes}")
+    try:
+        return await http_put_load(ctx, deployment, chunk_bytes, ctx.profile.http_seconds)
+    finally:
+        await deployment.stop()

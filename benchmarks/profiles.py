@@ -33,6 +33,8 @@ class Profile:
     backlog_chunks: int = 24_000
     backlog_bytes: int = 64 * 1024 * 1024
     backlog_jobs: int = 50
+    http_seconds: float = 10.0  # wrk's run against one ingester, per chunk size
+    http_sizes: tuple[int, ...] = (1600, 16 * 1024)
 
 
 QUICK = Profile(
@@ -53,6 +55,7 @@ QUICK = Profile(
     backlog_chunks=400,
     backlog_bytes=4 * 1024 * 1024,
     backlog_jobs=8,
+    http_seconds=2.0,
 )
 
 FULL = Profile(

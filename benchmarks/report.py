@@ -168,6 +168,21 @@ def backlog_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def http_put_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| chunk bytes | connections | chunks/s | MB/s | errors | stored | server CPU us per chunk "
+        "| p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in results["ours"].get("http_put", []):
+        lines.append(
+            f"| {row['chunk_bytes']:,} | {row['connections']} | {_n(row['chunks_per_s'])} | "
+            f"{row['mb_per_s']:.1f} | {row['errors']:,} | {row['stored']:,.0f} | "
+            f"{row['server_cpu_us_per_chunk']:.0f} | {row['p50_ms']:.1f} / {row['p99_ms']:.1f} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -196,6 +211,10 @@ def render(results: dict[str, Any]) -> str:
         "## One ingester draining a pre-filled backlog",
         "",
         *backlog_table(results),
+        "",
+        "## HTTP PUT into one ingester (wrk, a new chunk per request)",
+        "",
+        *http_put_table(results),
         "",
         "## logstore",
         "",

@@ -46,8 +46,19 @@ def test_every_download_viewer_and_baseline_log_was_byte_exact(quick_run: Path) 
         "viewers_exact": True,
         "postgres_exact": True,
         "all_compacted": True,
+        "http_put_stored": True,
         "passed": True,
     }
+
+
+def test_every_http_put_was_stored_and_both_drivers_drained(quick_run: Path) -> None:
+    ours = json.loads((quick_run / "results.json").read_text())["ours"]
+    assert [row["chunk_bytes"] for row in ours["http_put"]] == [1600, 16 * 1024]
+    for row in ours["http_put"]:
+        assert row["requests"] > 0
+        assert row["requests"] <= row["stored"] <= row["requests"] + row["connections"]
+    assert {row["driver"] for row in ours["backlog"]} == {"cassandra-driver", "acsylla"}
+    assert all(row["complete"] for row in ours["backlog"])
 
 
 def test_ratios_are_finite_for_every_baseline(quick_run: Path) -> None:

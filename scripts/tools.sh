@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Tools the benchmark runs beside the servers: wrk (Debian's package), the HTTP load generator of
+# `logstore bench` (benchmarks/http_ingest.py). Installs what is missing; does nothing otherwise.
+set -euo pipefail
+LOG_PREFIX=tools
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if ! command -v wrk >/dev/null 2>&1; then
+    apt_install wrk
+fi
+say "wrk: $(wrk --version 2>&1 | head -1)"
