@@ -2,11 +2,14 @@
 ingesters, and acknowledge each message only after its chunk is durably stored.
 
 Per batch: decode and validate each message (refused ones go to the dead-letter queue), store the
-rest in one `ingest_batch` call with retries (backoff and jitter), then ack the stored ones (all
-at once) and dead-letter the refused ones. Up to BATCHES_IN_FLIGHT batches are handled at once,
-so the next batch is taken while one is being stored. When the store stays down, the batch is
-handed back to the broker (nack + requeue), consumption pauses while the circuit breaker is open,
-and resumes once the store answers a probe: nothing is held unacknowledged meanwhile and nothing is dropped.
+rest in one `ingest_batch` call with retries (backoff and jitter), then ack the stored ones and
+dead-letter the refused ones. Up to BATCHES_IN_FLIGHT batches are handled at once, so the next
+batch is taken while one is being stored. Messages are consumed straight from the AMQP client's
+channel (aiormq; aio-pika's per-message objects and tasks cost more than the rest of the work),
+and acked together (ingest/ack_window.py: one `multiple` ack per run of settled messages). When
+the store stays down, the batch is handed back to the broker (nack + requeue), consumption pauses
+while the circuit breaker is open, and resumes once the store answers a probe: nothing is held
+unacknowledged meanwhile and nothing is dropped.
 
 No message can stop an ingester:
 - the AMQP client decodes whatever the broker delivers (logstore/bus/tolerant_frames.py), and a
@@ -27,17 +30,18 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
+import aiormq.abc
+from aio_pika.abc import AbstractQueue, AbstractRobustChannel
 
 from ingest import metrics
+from ingest.ack_window import AckWindow, Delivery
 from ingest.batcher import Batcher
 from ingest.dead_letter import dead_letter
 from ingest.service import IngestService
 from ingest.unstored import Unstored
 from logstore.bus import topology
-from logstore.bus.amqp import AmqpBus, settle
+from logstore.bus.amqp import AmqpBus
 from logstore.bus.messages import decode_headers
 from logstore.chunk import Chunk
 from logstore.errors import BusUnavailable, HandlerFailed, InvalidInput, LogstoreError, StoreUnavailable
@@ -56,12 +60,11 @@ class AmqpIngester:
         self.service = service
         self.bus = bus
         settings = bus.settings
-        self._batcher: Batcher[AbstractIncomingMessage] = Batcher(
-            settings.batch_size, settings.batch_linger_ms / 1000
-        )
+        self._batcher: Batcher[Delivery] = Batcher(settings.batch_size, settings.batch_linger_ms / 1000)
         self._channel: AbstractRobustChannel | None = None
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
+        self._window: AckWindow | None = None  # the channel being consumed, and its acks
         self._stopping = asyncio.Event()
         self._handbacks: set[asyncio.Task[None]] = set()
         self._store_wait = asyncio.Lock()
@@ -76,6 +79,7 @@ class AmqpIngester:
         self._channel = channel
         await channel.set_qos(prefetch_count=self.bus.settings.prefetch)
         _, self._queue = await topology.declare_ingest(self.bus.connection, channel, self.bus.settings)
+        channel.reopen_callbacks.add(self._on_reopen)  # after a reconnect: consume again
         await self._resume()
         stopping = asyncio.create_task(self._stopping.wait())
         in_flight: set[asyncio.Task[None]] = set()
@@ -104,7 +108,7 @@ class AmqpIngester:
             await asyncio.gather(*self._handbacks, return_exceptions=True)
             await channel.close()
 
-    async def _handle_batch_of(self, batch: list[AbstractIncomingMessage]) -> None:
+    async def _handle_batch_of(self, batch: list[Delivery]) -> None:
         try:
             await self._handle(batch)
         finally:
@@ -114,42 +118,84 @@ class AmqpIngester:
         self._stopping.set()
 
     async def _resume(self) -> None:
-        assert self._queue is not None
-        self._consumer_tag = await self._queue.consume(self._on_message)
+        await self._consume()
         self._resumes += 1
         metrics.CONSUMING.set(1)
         log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
 
+    async def _consume(self) -> None:
+        """Consume on the robust channel's current AMQP channel, with a new ack window."""
+        assert self._channel is not None
+        assert self._queue is not None
+        raw = await self._channel.get_underlay_channel()
+        window = AckWindow(raw)
+        self._window = window
+        raw.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
+        consume_ok = await raw.basic_consume(
+            self._queue.name, lambda message: self._on_message(window, message)
+        )
+        self._consumer_tag = consume_ok.consumer_tag
+
+    async def _on_reopen(self, _channel: object) -> None:
+        """The robust channel is open again after a reconnect (it restored the queue and the
+        prefetch): consume again, unless paused or stopping."""
+        if self._consumer_tag is None or self._stopping.is_set():
+            return
+        try:
+            await self._consume()
+            log.info("consuming again after a reconnect", extra={"queue": self.bus.settings.ingest_queue})
+        except Exception as exc:
+            log.error("consuming again after a reconnect failed: %s", exc)
+            raise  # the robust connection sees the failure and reconnects again
+
+    async def _on_cancelled_by_broker(self, frame: aiormq.spec.Basic.Cancel) -> None:
+        """The broker cancelled our consumer (its queue was deleted, or its node is going away):
+        ask for a reconnect, which consumes again."""
+        if frame.consumer_tag != self._consumer_tag or self._stopping.is_set():
+            return
+        log.warning("consumer cancelled by the broker: reconnecting")
+        window = self._window
+        if window is not None:
+            with contextlib.suppress(Exception):
+                await window.channel.close()
+
     async def _pause(self) -> None:
         """Stop taking messages and hand back every one not yet handled."""
-        if self._consumer_tag is not None and self._queue is not None:
+        window = self._window
+        if self._consumer_tag is not None and window is not None:
             with contextlib.suppress(Exception):  # a closed channel has no consumer left anyway
-                await self._queue.cancel(self._consumer_tag)
-            self._consumer_tag = None
+                await window.channel.basic_cancel(self._consumer_tag)
+        self._consumer_tag = None
         metrics.CONSUMING.set(0)
         await self._give_back(self._batcher.drain())
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        if message.redelivered:
+    async def _on_message(self, window: AckWindow, message: aiormq.abc.DeliveredMessage) -> None:
+        headers = message.header.properties.headers
+        try:
+            sent_at = decode_headers(headers).sent_at
+        except InvalidInput:
+            sent_at = None  # it will be dead-lettered, not stored
+        delivery = window.delivered(message, sent_at)
+        if delivery.redelivered:
             metrics.REDELIVERIES.inc()
-        self._unstored.add(message, message.headers)
-        self._batcher.put(message)
+        self._unstored.add(delivery)
+        self._batcher.put(delivery)
 
-    async def _handle(self, messages: list[AbstractIncomingMessage]) -> None:
+    async def _handle(self, messages: list[Delivery]) -> None:
         """Handle a batch; if that fails for an unforeseen reason, each message on its own."""
         try:
             await self._handle_batch(messages)
         except Exception as exc:
             log.error("handling a batch of %d failed: %s", len(messages), exc, exc_info=exc)
             metrics.HANDLER_ERRORS.inc()
-            pending = [message for message in messages if not message.processed]
+            pending = [message for message in messages if not message.settled]
             if len(messages) > 1:
                 for message in pending:
                     await self._handle([message])
             elif pending:
                 await self._failed(pending[0], exc)
 
-    async def _failed(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+    async def _failed(self, message: Delivery, exc: Exception) -> None:
         """Dead-letter a message whose handling failed `handler_attempts` times; else hand it back
         after a backoff (without holding up the other messages)."""
         earlier = _delivery_count(message)
@@ -158,19 +204,20 @@ class AmqpIngester:
             await self._refuse(message, error)
             return
         delay = HANDBACK_DELAY_S * 2**earlier * random.uniform(0.5, 1.0)
+        message.window.park(message)
         task = asyncio.create_task(self._give_back_later(message, delay))
         self._handbacks.add(task)
         task.add_done_callback(self._handbacks.discard)
 
-    async def _give_back_later(self, message: AbstractIncomingMessage, delay: float) -> None:
+    async def _give_back_later(self, message: Delivery, delay: float) -> None:
         try:
             await asyncio.sleep(delay)
         finally:  # stopping gives it back at once
-            await _settle(message.nack(requeue=True))
+            await message.window.hand_back(message)
 
-    async def _handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+    async def _handle_batch(self, messages: list[Delivery]) -> None:
         chunks: list[Chunk] = []
-        carried: list[AbstractIncomingMessage] = []
+        carried: list[Delivery] = []
         sent: list[float | None] = []
         private_jobs: set[str] = set()
         for message in messages:
@@ -198,29 +245,29 @@ class AmqpIngester:
                 await self._wait_for_store()
             return
         now = time.time()
-        acks: list[Awaitable[None]] = []
+        stored: list[Delivery] = []
         for message, outcome, sent_at in zip(carried, outcomes, sent, strict=True):
             if isinstance(outcome, InvalidInput):
                 await self._refuse(message, outcome)
                 continue
             if sent_at is not None:
                 metrics.SENT_TO_STORED_SECONDS.observe(max(0.0, now - sent_at))
-            acks.append(_settle(message.ack()))
-        await asyncio.gather(*acks)  # the batch's acks go out together, none awaiting another
+            stored.append(message)
+        await _ack(stored)
 
-    async def _refuse(self, message: AbstractIncomingMessage, error: LogstoreError) -> None:
+    async def _refuse(self, message: Delivery, error: LogstoreError) -> None:
         try:
             await dead_letter(self.bus, message, error)
         except BusUnavailable as exc:
             log.warning("dead-letter not confirmed, message handed back: %s", exc)
-            await _settle(message.nack(requeue=True))
+            await message.window.hand_back(message)
             return
-        await _settle(message.ack())
+        await message.window.ack([message])
 
-    async def _give_back(self, messages: list[AbstractIncomingMessage]) -> None:
+    async def _give_back(self, messages: list[Delivery]) -> None:
         self._unstored.discard(messages)
         for message in messages:
-            await _settle(message.nack(requeue=True))
+            await message.window.hand_back(message)
 
     async def _wait_for_store(self) -> None:
         """Pause consuming until the store answers a probe through the breaker. Batches in flight
@@ -245,7 +292,7 @@ class AmqpIngester:
                 return
 
 
-def _delivery_count(message: AbstractIncomingMessage) -> int:
+def _delivery_count(message: Delivery) -> int:
     """Earlier deliveries of this message, as the quorum queue counts them (0 when unknown)."""
     count = (message.headers or {}).get(DELIVERY_COUNT)
     if type(count) is int and count >= 0:
@@ -253,7 +300,11 @@ def _delivery_count(message: AbstractIncomingMessage) -> int:
     return 1 if message.redelivered else 0
 
 
-async def _settle(action: Awaitable[None]) -> None:
-    """Ack or nack; on a channel that died since delivery the broker redelivers the message
-    anyway (and a redelivered chunk is a harmless duplicate), so a failure here is only logged."""
-    await settle(action, "ack/nack")
+async def _ack(messages: list[Delivery]) -> None:
+    """Ack a batch's stored messages, window by window (all of a batch share one, unless the
+    channel was reopened while the batch was gathered)."""
+    by_window: dict[int, list[Delivery]] = {}
+    for message in messages:
+        by_window.setdefault(id(message.window), []).append(message)
+    for mine in by_window.values():
+        await mine[0].window.ack(mine)

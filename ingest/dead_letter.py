@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from aio_pika.abc import AbstractIncomingMessage
-
 from ingest import metrics
+from ingest.ack_window import Delivery
 from ingest.original_headers import original_headers_json
 from logstore.bus.amqp import AmqpBus
 from logstore.bus.messages import ERROR_HEADER, ORIGINAL_HEADERS_HEADER, REASON_HEADER
@@ -15,7 +14,7 @@ from logstore.errors import LogstoreError
 log = logging.getLogger("logstore.ingest")
 
 
-async def dead_letter(bus: AmqpBus, message: AbstractIncomingMessage, error: LogstoreError) -> None:
+async def dead_letter(bus: AmqpBus, message: Delivery, error: LogstoreError) -> None:
     """Publish a copy with the reason, the error and the original headers (as JSON text, which
     always encodes), confirmed, before the caller acknowledges the original; raises
     BusUnavailable if the copy was not confirmed. The body is the original's, byte for byte."""

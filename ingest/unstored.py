@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
-from logstore.bus.messages import decode_headers
-from logstore.errors import InvalidInput
+
+class Held(Protocol):
+    sent_at: float | None  # the sender's timestamp; None when unknown (or the headers are malformed)
 
 
 class Unstored:
@@ -22,13 +23,9 @@ class Unstored:
         self._clock = clock
         self._sent: dict[int, float] = {}  # id(message) -> sent_at
 
-    def add(self, message: Any, headers: dict[str, Any] | None) -> None:
-        try:
-            sent_at = decode_headers(headers).sent_at
-        except InvalidInput:
-            return  # it will be dead-lettered, not stored
-        if sent_at is not None:
-            self._sent[id(message)] = sent_at
+    def add(self, message: Held) -> None:
+        if message.sent_at is not None:
+            self._sent[id(message)] = message.sent_at
 
     def discard(self, messages: Iterable[Any]) -> None:
         for message in messages:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from ingest.unstored import Unstored
-from logstore.bus.messages import chunk_headers
 
 
 class Message:
     def __init__(self, sent_at: float | None) -> None:
-        self.headers = chunk_headers("job", 0, False, sent_at) if sent_at is not None else None
+        self.sent_at = sent_at  # None: a message without a (well-formed) sent_at header
 
 
 def test_the_oldest_held_chunk_ages_until_it_is_settled() -> None:
@@ -17,7 +16,7 @@ def test_the_oldest_held_chunk_ages_until_it_is_settled() -> None:
     assert unstored.oldest_age() == 0.0
     old, new, poison = Message(990.0), Message(998.0), Message(None)
     for message in (old, new, poison):
-        unstored.add(message, message.headers)
+        unstored.add(message)
     assert unstored.oldest_age() == 10.0
     now[0] = 1005.0
     assert unstored.oldest_age() == 15.0  # it grows while the chunk waits, e.g. on a hung write

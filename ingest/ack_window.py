@@ -1,0 +1,115 @@
+"""Acknowledge a channel's deliveries together: one `basic.ack` with `multiple` for each run of
+settled messages at the head of the channel's delivery order, instead of one frame per message
+(per-message acks cost an ingester about as much CPU as everything else it does with a message).
+
+AMQP delivery tags count up per channel, and `ack(tag, multiple=True)` settles every unsettled
+delivery up to `tag`. So a multiple ack may only cover tags that are all either to be acked or
+already settled on their own: a message still being stored (by another batch in flight) must
+never be swept up with it, or it would be acked before it is durable. The window keeps the
+channel's delivered tags in order and, each time some are settled, acks the longest settled
+prefix with one frame. A message handed back on its own (a nack) is sent at once, under the same
+lock, before its tag can join a prefix, so the broker never sees a multiple ack that covers it.
+
+A message parked at the head (one whose handling failed, handed back after a backoff) would hold
+every later ack back for seconds, and the broker stops delivering once `prefetch` messages wait;
+while the head is parked, stored messages behind it are acked one by one.
+
+A window belongs to one channel. After a reconnect, tags start again at 1 on the new channel and
+a new window counts them; the old window's frames fail on its closed channel and are only logged
+(the broker redelivers those messages, and a redelivered chunk is a harmless duplicate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiormq.abc
+
+from logstore.bus.amqp import settle
+
+
+@dataclass(slots=True, eq=False)
+class Delivery:
+    """One message taken from the ingest queue, and the window that settles it."""
+
+    body: bytes
+    headers: dict[str, Any] | None
+    tag: int
+    redelivered: bool
+    window: AckWindow
+    sent_at: float | None = None  # the sender's timestamp, when its headers are well-formed
+    settled: bool = field(default=False)  # acked (or queued for the next ack) or handed back
+
+
+class AckWindow:
+    def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
+        self.channel = channel
+        self._delivered: deque[int] = deque()  # tags not yet covered by an ack, in order
+        self._settled: dict[int, bool] = {}  # tag -> True: ack with the prefix; False: settled alone
+        self._parked: set[int] = set()
+        self._lock = asyncio.Lock()  # frames leave in the order the window decided them
+        self.frames = 0  # ack and nack frames sent (what the grouping saves shows here)
+
+    def delivered(self, message: aiormq.abc.DeliveredMessage, sent_at: float | None = None) -> Delivery:
+        delivery = message.delivery
+        assert isinstance(delivery, aiormq.spec.Basic.Deliver)
+        tag = delivery.delivery_tag
+        assert tag is not None  # a Basic.Deliver frame always carries one
+        self._delivered.append(tag)
+        return Delivery(
+            message.body,
+            message.header.properties.headers,
+            tag,
+            bool(delivery.redelivered),
+            self,
+            sent_at,
+        )
+
+    @property
+    def outstanding(self) -> int:
+        """Delivered messages no ack has covered yet."""
+        return len(self._delivered)
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        """Acknowledge these (durably handled) messages, with the fewest frames the order allows."""
+        async with self._lock:
+            for delivery in deliveries:
+                delivery.settled = True
+                self._parked.discard(delivery.tag)
+                self._settled[delivery.tag] = True
+            await self._flush()
+
+    async def hand_back(self, delivery: Delivery) -> None:
+        """Nack with requeue: the broker delivers the message again (to any consumer)."""
+        async with self._lock:
+            delivery.settled = True
+            self._parked.discard(delivery.tag)
+            await self._send(self.channel.basic_nack(delivery.tag, requeue=True, wait=False), "nack")
+            self._settled[delivery.tag] = False
+            await self._flush()
+
+    def park(self, delivery: Delivery) -> None:
+        """This message will be handed back later: do not hold other acks back behind it."""
+        self._parked.add(delivery.tag)
+
+    async def _flush(self) -> None:
+        highest = None
+        while self._delivered and self._delivered[0] in self._settled:
+            tag = self._delivered.popleft()
+            if self._settled.pop(tag):
+                highest = tag
+        if highest is not None:
+            await self._send(self.channel.basic_ack(highest, multiple=True, wait=False), "ack")
+        if self._delivered and self._delivered[0] in self._parked:
+            for tag, to_ack in list(self._settled.items()):
+                if to_ack:
+                    await self._send(self.channel.basic_ack(tag, wait=False), "ack")
+                    self._settled[tag] = False
+
+    async def _send(self, frame: Any, what: str) -> None:
+        self.frames += 1
+        await settle(frame, what)
