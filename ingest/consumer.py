@@ -98,7 +98,9 @@ class AmqpIngester:
                 # batches). Each message is acked only by the batch that stored it.
                 handling = asyncio.create_task(self._handle_batch_of(next_batch.result()))
                 in_flight.add(handling)
+                self._batcher.storing(len(in_flight))
                 handling.add_done_callback(in_flight.discard)
+                handling.add_done_callback(lambda _: self._batcher.storing(len(in_flight)))
         finally:
             stopping.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
