@@ -25,7 +25,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from logstore.bus import tolerant_frames, topology
+from logstore.bus import frame_reader, tolerant_frames, topology
 from logstore.bus.announcer import Announcer
 from logstore.bus.failover import connect_failover, safe_url
 from logstore.bus.interface import Announcement, Bus, Subscription, WorkItem
@@ -36,6 +36,7 @@ log = logging.getLogger("logstore.bus")
 T = TypeVar("T")
 
 tolerant_frames.install()  # no delivered message may break a connection (see that module)
+frame_reader.install()  # two reads per frame, not three (see that module)
 
 PUBLISH_TIMEOUT_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
