@@ -60,6 +60,12 @@ def problems(results: dict[str, Any]) -> list[str]:
         need(f"ours.backlog.{index}", ("chunk_bytes", "chunks_per_s", "mb_per_s"))
     for index in range(len(results.get("ours", {}).get("http_put", []))):
         need(f"ours.http_put.{index}", ("chunk_bytes", "chunks_per_s", "server_cpu_us_per_chunk"))
+    for index in range(len(results.get("ours", {}).get("big_download", []))):
+        need(f"ours.big_download.{index}", ("chunk_bytes", "chunks", "mb"))
+        for source in ("from_chunks", "from_archive"):
+            need(f"ours.big_download.{index}.{source}", ("mb_per_s", "first_byte_ms"))
+    if not results.get("ours", {}).get("big_download"):
+        found.append("ours.big_download: missing")
     if not results.get("ours", {}).get("http_put"):
         found.append("ours.http_put: missing")
     if len(results.get("ours", {}).get("backlog", [])) < 4:

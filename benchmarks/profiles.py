@@ -35,6 +35,10 @@ class Profile:
     backlog_jobs: int = 50
     http_seconds: float = 10.0  # wrk's run against one ingester, per chunk size
     http_sizes: tuple[int, ...] = (1600, 16 * 1024)
+    # one big log on Cassandra, downloaded whole by curl from its chunks and from its archive
+    big_log_bytes: int = 100 * 1024 * 1024
+    big_log_chunk_sizes: tuple[int, ...] = (1600, 64 * 1024)
+    big_log_downloads: int = 3  # the best of these counts (each is checked byte for byte)
 
 
 QUICK = Profile(
@@ -56,6 +60,8 @@ QUICK = Profile(
     backlog_bytes=4 * 1024 * 1024,
     backlog_jobs=8,
     http_seconds=2.0,
+    big_log_bytes=2 * 1024 * 1024,
+    big_log_downloads=1,
 )
 
 FULL = Profile(

@@ -183,6 +183,23 @@ def http_put_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def big_download_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| log | chunk bytes | chunks | from chunks: MB/s, first byte ms (best; worst) "
+        "| from the archive: MB/s, first byte ms (best; worst) | byte-exact |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["ours"].get("big_download", []):
+        c, a = row["from_chunks"], row["from_archive"]
+        lines.append(
+            f"| {row['mb']:.1f} MB | {row['chunk_bytes']:,} | {row['chunks']:,} | "
+            f"{c['mb_per_s']:.0f}, {c['first_byte_ms']:.1f} ({c['mb_per_s_worst']:.0f}, "
+            f"{c['first_byte_ms_worst']:.1f}) | {a['mb_per_s']:.0f}, {a['first_byte_ms']:.1f} "
+            f"({a['mb_per_s_worst']:.0f}, {a['first_byte_ms_worst']:.1f}) | {row['exact']} |"
+        )
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -215,6 +232,10 @@ def render(results: dict[str, Any]) -> str:
         "## HTTP PUT into one ingester (wrk, a new chunk per request)",
         "",
         *http_put_table(results),
+        "",
+        "## A big log on Cassandra downloaded whole (curl, through `logstore serve`)",
+        "",
+        *big_download_table(results),
         "",
         "## logstore",
         "",

@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks import archive_phase, ours
 from benchmarks.baselines import suite
+from benchmarks.big_download import big_download
 from benchmarks.compression import compress
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
@@ -74,6 +75,10 @@ class Run:
         self.results["ours"]["http_put"] = [
             await self.step(f"ours http put {size} B", partial(ours.http_put, self.ctx, size))
             for size in self.ctx.profile.http_sizes
+        ]
+        self.results["ours"]["big_download"] = [
+            await self.step(f"ours big log download {size} B chunks", partial(big_download, self.ctx, size))
+            for size in self.ctx.profile.big_log_chunk_sizes
         ]
         baselines["pg_parts"] = await self.step("baseline pg_parts", lambda: suite.pg_parts(self.ctx))
         baselines["pg_append"] = await self.step("baseline pg_append", lambda: suite.pg_append(self.ctx))
@@ -166,13 +171,17 @@ def verification(results: dict[str, Any]) -> dict[str, object]:
         row["errors"] == 0 and row["requests"] <= row["stored"] <= row["requests"] + row["connections"]
         for row in ours_results.get("http_put", [])
     )
+    big_exact = bool(ours_results.get("big_download")) and all(
+        row["exact"] for row in ours_results.get("big_download", [])
+    )
     return {
         "downloads_exact": downloads_exact,
         "viewers_exact": viewers_exact,
         "postgres_exact": pg_exact,
         "all_compacted": compacted,
         "http_put_stored": http_stored,
-        "passed": downloads_exact and viewers_exact and pg_exact and compacted and http_stored,
+        "big_download_exact": big_exact,
+        "passed": downloads_exact and viewers_exact and pg_exact and compacted and http_stored and big_exact,
     }
 
 

@@ -49,7 +49,9 @@ class BusSettings(BaseSettings):
     compact_queue: str = Field("logstore.compact", description="durable queue of finished jobs")
     prefetch: int = Field(400, ge=1, description="unacknowledged messages one ingester may hold")
     batch_size: int = Field(200, ge=1, description="chunks written to the store per batch, at most")
-    batch_linger_ms: float = Field(5.0, ge=0, description="wait for more chunks before a batch, ms")
+    batch_linger_ms: float = Field(
+        5.0, ge=0, description="a partial batch waits this long (ms), and while another batch is stored"
+    )
     handler_attempts: int = Field(
         5, ge=1, description="deliveries of a message whose handling fails before it is dead-lettered"
     )

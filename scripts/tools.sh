@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools the benchmark runs beside the servers: wrk (Debian's package), the HTTP load generator of
-# `logstore bench` (benchmarks/http_ingest.py). Installs what is missing; does nothing otherwise.
+# `logstore bench` (benchmarks/http_ingest.py), and curl, its download client (benchmarks/big_download.py).
+# Installs what is missing; does nothing otherwise.
 set -euo pipefail
 LOG_PREFIX=tools
 # shellcheck source=scripts/lib.sh
@@ -10,3 +11,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt_install wrk
 fi
 say "wrk: $(wrk --version 2>&1 | head -1)"
+if ! command -v curl >/dev/null 2>&1; then
+    apt_install curl
+fi
+say "curl: $(curl --version | head -1)"

@@ -47,6 +47,7 @@ def test_every_download_viewer_and_baseline_log_was_byte_exact(quick_run: Path) 
         "postgres_exact": True,
         "all_compacted": True,
         "http_put_stored": True,
+        "big_download_exact": True,
         "passed": True,
     }
 
@@ -59,6 +60,15 @@ def test_every_http_put_was_stored_and_both_drivers_drained(quick_run: Path) -> 
         assert row["requests"] <= row["stored"] <= row["requests"] + row["connections"]
     assert {row["driver"] for row in ours["backlog"]} == {"cassandra-driver", "acsylla"}
     assert all(row["complete"] for row in ours["backlog"])
+
+
+def test_the_big_log_was_downloaded_whole_from_its_chunks_and_its_archive(quick_run: Path) -> None:
+    ours = json.loads((quick_run / "results.json").read_text())["ours"]
+    assert [row["chunk_bytes"] for row in ours["big_download"]] == [1600, 64 * 1024]
+    for row in ours["big_download"]:
+        assert row["exact"] is True
+        assert row["mb"] == 2 * 1024 * 1024 / 1e6
+        assert row["chunks"] == -(-2 * 1024 * 1024 // row["chunk_bytes"])
 
 
 def test_ratios_are_finite_for_every_baseline(quick_run: Path) -> None:

@@ -142,8 +142,15 @@ class CassandraStore(LogStore):
 
     # -- reads ----------------------------------------------------------------------------
 
+    async def _read(self, name: str, *params: Any) -> list[Any]:
+        """A statement of the download path (write_statements.READ_PATH): through acsylla when
+        the store URL chose it, else the Python driver."""
+        if self._fast is not None:
+            return await self._fast.run(name, *params)
+        return await self._run(name, *params)
+
     async def _buckets(self, job_id: str) -> list[int]:
-        return [row[0] for row in await self._run("SELECT_BUCKETS", job_id)]
+        return [row[0] for row in await self._read("SELECT_BUCKETS", job_id)]
 
     async def read_chunks(
         self, job_id: str, from_clock: int = 0, to_clock: int | None = None
@@ -153,7 +160,7 @@ class CassandraStore(LogStore):
         buckets = [bucket for bucket in await self._buckets(job_id) if first <= bucket <= last]
 
         def read_page(bucket: int, clock: int, upto: int, limit: int) -> Awaitable[list[Any]]:
-            return self._run("READ_PAGE", job_id, bucket, clock, upto, limit)
+            return self._read("READ_PAGE", job_id, bucket, clock, upto, limit)
 
         async for row in read_pages(read_page, buckets, from_clock, upto):
             yield row
@@ -192,7 +199,7 @@ class CassandraStore(LogStore):
         return [(int(clock), _unix(at)) for rows in pages for clock, at in rows]
 
     async def _sizes(self, job_id: str, buckets: list[int]) -> list[tuple[int, int]]:
-        pages = await asyncio.gather(*(self._run("SELECT_SIZES", job_id, b) for b in buckets))
+        pages = await asyncio.gather(*(self._read("SELECT_SIZES", job_id, b) for b in buckets))
         return [(int(clock), int(size)) for rows in pages for clock, size in rows]
 
     async def job_status(self, job_id: str) -> JobStatus:

@@ -1,10 +1,13 @@
-"""The statements the write path (writes.py) sends, behind one small interface, so that the
-driver underneath is a choice measured in the benchmark (`?driver=` in the store URL):
+"""The statements of the write path (writes.py) and of the download path, behind one small
+interface, so that the driver underneath is a choice measured in the benchmark (`?driver=` in the
+store URL):
 
-- `cassandra-driver` (the default): the DataStax Python driver, as everywhere else in the backend;
-- `acsylla`: the DataStax C++ driver under asyncio, for the write path only (reads, leases and
-  schema stay on the Python driver). Encoding, routing and the I/O happen in C++, off the
-  interpreter: the Python driver's per-statement work was the largest part of an ingester's CPU.
+- `acsylla` (the default): the DataStax C++ driver under asyncio, for the write path and for
+  reading a log's chunks (READ_PATH); leases, schema and the other reads stay on the Python
+  driver. Encoding, decoding, routing and the I/O happen in C++, off the interpreter: the Python
+  driver's per-statement work was the largest part of an ingester's CPU, and decoding rows on its
+  libev thread the largest part of a download's;
+- `cassandra-driver`: the DataStax Python driver, as everywhere else in the backend.
 
 Both run the same prepared CQL (statements.py) with the same consistency, timeout and
 TCP_NODELAY, and both raise StoreUnavailable for anything that means "not stored now".
@@ -60,6 +63,7 @@ WRITE_PATH = (
     "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOBS", "SELECT_LAST_BUCKET",
     "SELECT_LAST_CLOCK", "SELECT_DIGESTS", "SELECT_DIGESTS_OF_JOBS", "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB",
 )  # fmt: skip
+READ_PATH = ("READ_PAGE", "SELECT_SIZES", "SELECT_BUCKETS")  # a download: its chunk index and pages
 
 
 class AcsyllaStatements:
@@ -92,7 +96,7 @@ class AcsyllaStatements:
             )
             session = await cluster.create_session(keyspace=target.keyspace)
             prepared = {}
-            for name in WRITE_PATH:
+            for name in (*WRITE_PATH, *READ_PATH):
                 prepared[name] = await session.create_prepared(getattr(cql, name).format(ks=target.keyspace))
         except acsylla.errors.CassException as exc:
             raise StoreUnavailable(f"cassandra (acsylla): {type(exc).__name__}: {exc}") from exc
