@@ -126,12 +126,17 @@ class AmqpIngester:
         log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
 
     async def _consume(self) -> None:
-        """Consume on the robust channel's current AMQP channel, with a new ack window."""
+        """Consume on the robust channel's current AMQP channel. A new channel (after a
+        reconnect) gets a new ack window: its tags start again at 1. The same channel (consuming
+        again after a pause) keeps its window, whose tags go on: a second window on it would send
+        multiple acks covering the first one's messages, some perhaps still being stored."""
         assert self._channel is not None
         assert self._queue is not None
         raw = await self._channel.get_underlay_channel()
-        window = AckWindow(raw)
-        self._window = window
+        window = self._window
+        if window is None or window.channel is not raw:
+            window = AckWindow(raw)
+            self._window = window
         raw.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
         consume_ok = await raw.basic_consume(
             self._queue.name, lambda message: self._on_message(window, message)

@@ -140,3 +140,43 @@ async def test_frames_on_a_closed_channel_are_only_logged() -> None:
     await window.ack(batch)  # the broker redelivers them: no exception reaches the batch
     await asyncio.sleep(0)
     assert channel.frames == []
+
+
+class FakeAmqpChannel:
+    def __init__(self) -> None:
+        self.on_consumer_cancel_callbacks: set[object] = set()
+        self.consumes = 0
+
+    async def basic_consume(self, queue: str, callback: object) -> SimpleNamespace:
+        self.consumes += 1
+        return SimpleNamespace(consumer_tag=f"ctag-{self.consumes}")
+
+
+class FakeRobustChannel:
+    def __init__(self, underlay: FakeAmqpChannel) -> None:
+        self.underlay = underlay
+
+    async def get_underlay_channel(self) -> FakeAmqpChannel:
+        return self.underlay
+
+
+async def test_one_window_per_channel_across_a_pause_and_a_new_one_after_a_reconnect() -> None:
+    from ingest.consumer import AmqpIngester
+    from logstore.config import BusSettings
+
+    ingester = AmqpIngester(None, SimpleNamespace(settings=BusSettings()))  # type: ignore[arg-type]
+    first = FakeAmqpChannel()
+    ingester._channel = FakeRobustChannel(first)  # type: ignore[assignment]
+    ingester._queue = SimpleNamespace(name="q")  # type: ignore[assignment]
+    await ingester._consume()
+    window = ingester._window
+    assert window is not None
+    await ingester._consume()  # consuming again on the same channel, after a pause
+    assert ingester._window is window  # its tags go on: a second window would ack across them
+    second = FakeAmqpChannel()
+    ingester._channel = FakeRobustChannel(second)  # type: ignore[assignment]
+    await ingester._consume()  # after a reconnect: tags start again at 1
+    assert ingester._window is not window
+    assert ingester._window is not None
+    assert ingester._window.channel is second
+    assert (first.consumes, second.consumes) == (2, 1)
