@@ -30,6 +30,8 @@ from typing import Any
 import aiormq.abc
 
 from logstore.bus.amqp import settle
+from logstore.bus.messages import ChunkMessage
+from logstore.errors import InvalidInput
 
 
 @dataclass(slots=True, eq=False)
@@ -41,8 +43,15 @@ class Delivery:
     tag: int
     redelivered: bool
     window: AckWindow
-    sent_at: float | None = None  # the sender's timestamp, when its headers are well-formed
+    decoded: (
+        ChunkMessage | InvalidInput
+    )  # its headers, decoded once on arrival, or why they break the contract
     settled: bool = field(default=False)  # acked (or queued for the next ack) or handed back
+
+    @property
+    def sent_at(self) -> float | None:
+        """The sender's timestamp, when its headers are well-formed."""
+        return None if isinstance(self.decoded, InvalidInput) else self.decoded.sent_at
 
 
 class AckWindow:
@@ -52,9 +61,10 @@ class AckWindow:
         self._settled: dict[int, bool] = {}  # tag -> True: ack with the prefix; False: settled alone
         self._parked: set[int] = set()
         self._lock = asyncio.Lock()  # frames leave in the order the window decided them
-        self.frames = 0  # ack and nack frames sent (what the grouping saves shows here)
 
-    def delivered(self, message: aiormq.abc.DeliveredMessage, sent_at: float | None = None) -> Delivery:
+    def delivered(
+        self, message: aiormq.abc.DeliveredMessage, decoded: ChunkMessage | InvalidInput
+    ) -> Delivery:
         delivery = message.delivery
         assert isinstance(delivery, aiormq.spec.Basic.Deliver)
         tag = delivery.delivery_tag
@@ -66,13 +76,8 @@ class AckWindow:
             tag,
             bool(delivery.redelivered),
             self,
-            sent_at,
+            decoded,
         )
-
-    @property
-    def outstanding(self) -> int:
-        """Delivered messages no ack has covered yet."""
-        return len(self._delivered)
 
     async def ack(self, deliveries: Sequence[Delivery]) -> None:
         """Acknowledge these (durably handled) messages, with the fewest frames the order allows."""
@@ -111,5 +116,4 @@ class AckWindow:
                     self._settled[tag] = False
 
     async def _send(self, frame: Any, what: str) -> None:
-        self.frames += 1
         await settle(frame, what)

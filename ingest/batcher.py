@@ -44,11 +44,7 @@ class Batcher(Generic[T]):
     async def next_batch(self) -> list[T]:
         await self._cut.wait()
         batch = [self._items.popleft() for _ in range(min(self.size, len(self._items)))]
-        self._cut.clear()
-        self._lingered = False
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._restart()
         if self._items:  # the rest starts its own linger now
             self._start_linger()
             self._check()
@@ -58,12 +54,16 @@ class Batcher(Generic[T]):
         """Take everything waiting (to hand it back to the broker when pausing or stopping)."""
         items = list(self._items)
         self._items.clear()
+        self._restart()
+        return items
+
+    def _restart(self) -> None:
+        """Forget the taken batch's cut and linger: what waits now starts afresh."""
         self._cut.clear()
         self._lingered = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        return items
 
     def _start_linger(self) -> None:
         if self.linger_s <= 0:

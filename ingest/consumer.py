@@ -42,7 +42,7 @@ from ingest.service import IngestService
 from ingest.unstored import Unstored
 from logstore.bus import topology
 from logstore.bus.amqp import AmqpBus
-from logstore.bus.messages import decode_headers
+from logstore.bus.messages import ChunkMessage, decode_headers
 from logstore.chunk import Chunk
 from logstore.errors import BusUnavailable, HandlerFailed, InvalidInput, LogstoreError, StoreUnavailable
 from logstore.resilience import store_retrying
@@ -99,8 +99,7 @@ class AmqpIngester:
                 handling = asyncio.create_task(self._handle_batch_of(next_batch.result()))
                 in_flight.add(handling)
                 self._batcher.storing(len(in_flight))
-                handling.add_done_callback(in_flight.discard)
-                handling.add_done_callback(lambda _: self._batcher.storing(len(in_flight)))
+                handling.add_done_callback(lambda task: self._stored(in_flight, task))
         finally:
             stopping.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
@@ -109,6 +108,10 @@ class AmqpIngester:
                 task.cancel()
             await asyncio.gather(*self._handbacks, return_exceptions=True)
             await channel.close()
+
+    def _stored(self, in_flight: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        self._batcher.storing(len(in_flight))
 
     async def _handle_batch_of(self, batch: list[Delivery]) -> None:
         try:
@@ -177,12 +180,12 @@ class AmqpIngester:
         await self._give_back(self._batcher.drain())
 
     async def _on_message(self, window: AckWindow, message: aiormq.abc.DeliveredMessage) -> None:
-        headers = message.header.properties.headers
+        decoded: ChunkMessage | InvalidInput
         try:
-            sent_at = decode_headers(headers).sent_at
-        except InvalidInput:
-            sent_at = None  # it will be dead-lettered, not stored
-        delivery = window.delivered(message, sent_at)
+            decoded = decode_headers(message.header.properties.headers)
+        except InvalidInput as exc:
+            decoded = exc  # it will be dead-lettered, not stored
+        delivery = window.delivered(message, decoded)
         if delivery.redelivered:
             metrics.REDELIVERIES.inc()
         self._unstored.add(delivery)
@@ -228,8 +231,11 @@ class AmqpIngester:
         sent: list[float | None] = []
         private_jobs: set[str] = set()
         for message in messages:
+            decoded = message.decoded
+            if isinstance(decoded, InvalidInput):
+                await self._refuse(message, decoded)
+                continue
             try:
-                decoded = decode_headers(message.headers)
                 chunk = self.service.validate(decoded.job_id, decoded.clock, message.body, decoded.final)
             except InvalidInput as exc:
                 await self._refuse(message, exc)
@@ -310,8 +316,8 @@ def _delivery_count(message: Delivery) -> int:
 async def _ack(messages: list[Delivery]) -> None:
     """Ack a batch's stored messages, window by window (all of a batch share one, unless the
     channel was reopened while the batch was gathered)."""
-    by_window: dict[int, list[Delivery]] = {}
+    by_window: dict[AckWindow, list[Delivery]] = {}
     for message in messages:
-        by_window.setdefault(id(message.window), []).append(message)
-    for mine in by_window.values():
-        await mine[0].window.ack(mine)
+        by_window.setdefault(message.window, []).append(message)
+    for window, mine in by_window.items():
+        await window.ack(mine)

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 
 class Held(Protocol):
-    sent_at: float | None  # the sender's timestamp; None when unknown (or the headers are malformed)
+    @property
+    def sent_at(self) -> float | None:
+        """The sender's timestamp; None when unknown (or the headers are malformed)."""
 
 
 class Unstored:

@@ -11,6 +11,7 @@ import aiormq
 import pytest
 
 from ingest.ack_window import AckWindow, Delivery
+from logstore.bus.messages import decode_headers
 
 
 class RecordingChannel:
@@ -49,7 +50,8 @@ def deliver(window: AckWindow, channel: RecordingChannel, tags: range) -> list[D
             header=SimpleNamespace(properties=SimpleNamespace(headers={"job_id": "j", "clock": tag})),
             delivery=_deliver_frame(tag),
         )
-        found.append(window.delivered(message))  # type: ignore[arg-type]
+        decoded = decode_headers(message.header.properties.headers)
+        found.append(window.delivered(message, decoded))  # type: ignore[arg-type]
     return found
 
 
