@@ -95,7 +95,10 @@ def ours_tables(results: dict[str, Any]) -> list[str]:
         f"machine {real['cpu_share_machine']:.2f}: "
         f"ingesters {real['cpu_share_ingest']:.2f}, streamer {real['cpu_share_stream']:.2f}, "
         f"benchmark (publisher + viewers) {real['cpu_share_bench']:.2f}, the rest servers and other work |",
-        f"| streamer connections (viewers connected) | {real['viewers_connected']:.0f} |",
+        f"| viewers following their jobs (tails subscribed) before the jobs start | "
+        f"{real['viewers_connected']:.0f}, all within "
+        f"{real.get('viewers_all_following_s', float('nan')):.2f} s "
+        f"of the first connect |",
         f"| streamer RSS with every viewer connected / at the end | "
         f"{real['streamer_rss_mib_connected']:.0f} / "
         f"{real['streamer_rss_mib_end']:.0f} MiB ({real['streamer_kib_per_viewer']:.0f} KiB per viewer) |",

@@ -7,6 +7,10 @@ from prometheus_client import Counter, Gauge, Histogram
 DOWNLOADS = Counter("logstore_stream_downloads_total", "Log downloads started")
 DOWNLOAD_BYTES = Counter("logstore_stream_download_bytes_total", "Bytes sent by log downloads")
 VIEWERS = Gauge("logstore_stream_viewers", "Websocket viewers connected")
+FOLLOWING = Gauge(
+    "logstore_stream_viewers_following",
+    "Websocket viewers whose tail has joined its job's live feed (each new chunk reaches them at once)",
+)
 LIVE_JOBS = Gauge("logstore_stream_live_jobs", "Jobs with a live subscription in this process")
 VIEWERS_LAGGING = Counter(
     "logstore_stream_viewer_lag_total", "Times a viewer's mailbox overflowed and it caught up from the store"
