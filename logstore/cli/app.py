@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from compactor.http import admin_router
 from ingest.http import ingest_router
 from ingest.protection_http import protection_router
+from ingest.put_fast_path import PutChunkFastPath
 from ingest.service import IngestService
 from logstore.bus import Bus
 from logstore.config import Settings
@@ -34,4 +36,5 @@ def build_app(
         limits=settings.limits,
         rate_clock=rate_clock,
         trusted_proxies=settings.http.proxy_networks,
+        inner_middleware=[Middleware(PutChunkFastPath, service=service, auth=settings.auth)],
     )

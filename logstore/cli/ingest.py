@@ -22,9 +22,12 @@ def register(commands: Any) -> None:
 
 
 async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
+    from starlette.middleware import Middleware
+
     from ingest.consumer import AmqpIngester
     from ingest.http import ingest_router
     from ingest.protection_http import protection_router
+    from ingest.put_fast_path import PutChunkFastPath
     from ingest.service import IngestService
     from logstore.bus.amqp import AmqpBus
     from logstore.process import run_role
@@ -35,7 +38,11 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     service = IngestService(store, bus, settings.limits)
     routers = [ingest_router(service, settings.auth), protection_router(service, settings.auth)]
     app = create_app(
-        routers, ready=store.ping, limits=settings.limits, trusted_proxies=settings.http.proxy_networks
+        routers,
+        ready=store.ping,
+        limits=settings.limits,
+        trusted_proxies=settings.http.proxy_networks,
+        inner_middleware=[Middleware(PutChunkFastPath, service=service, auth=settings.auth)],
     )
     consumer = Supervisor("amqp_ingester", lambda: AmqpIngester(service, bus))
     await run_role(app, settings.http, [consumer])

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware import Middleware
 
 from logstore import __version__
 from logstore.config import LimitsSettings
@@ -29,11 +30,13 @@ def create_app(
     limits: LimitsSettings | None = None,
     rate_clock: Callable[[], float] = time.monotonic,
     trusted_proxies: Sequence[Network] = (),
+    inner_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz).
     `limits` sets the per-client request rate (logstore/web/rate_limit.py), whose buckets refill
     by `rate_clock` (seconds, monotonic); the client is the TCP peer, or the forwarded address
-    when the peer is one of `trusted_proxies`."""
+    when the peer is one of `trusted_proxies`. `inner_middleware` runs inside the proxy, metrics and
+    rate-limit layers, first listed outermost (a role's fast paths)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +50,8 @@ def create_app(
 
     app = FastAPI(title="logstore", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    for middleware in reversed(inner_middleware):  # added first = innermost
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     if limits is not None and limits.rate_limit > 0:
         app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst, clock=rate_clock)
     app.add_middleware(HttpMetrics)  # outside the rate limit: its 429s are counted too
