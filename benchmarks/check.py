@@ -14,6 +14,10 @@ POSITIVE = {
         "viewer_p50_ms", "viewer_p95_ms", "viewer_p99_ms", "first_line_p50_ms", "first_line_p95_ms",
         "streamer_rss_mib_connected", "streamer_rss_mib_end",
     ),
+    "ours.half_peak": (
+        "peak_chunks_per_s", "offered_chunks_per_s", "sent_chunks_per_s", "jobs", "chunks", "viewers",
+        "stored_p50_ms", "stored_p99_ms", "first_line_p50_ms", "first_line_p99_ms",
+    ),
     "ours.compaction": ("raw_mb", "compressed_mb", "ratio", "mb_per_s", "busy_mb_per_s"),
     "ours.downloads.chunks": ("mb_per_s", "mb"),
     "ours.downloads.archive_plain": ("mb_per_s", "mb"),

@@ -203,6 +203,22 @@ def big_download_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def half_peak_table(results: dict[str, Any]) -> list[str]:
+    half = results["ours"].get("half_peak")
+    if not half:
+        return []
+    return [
+        "| peak (1.6 KB drain) | offered | sent | jobs | publishers | publish -> stored p50 / p95 / p99 ms "
+        "| first line p50 / p99 ms | viewers exact | machine CPU, cores |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {_n(half['peak_chunks_per_s'])} | {_n(half['offered_chunks_per_s'])} | "
+        f"{_n(half['sent_chunks_per_s'])} | {half['jobs']:,} | {half['publishers']} | "
+        f"{half['stored_p50_ms']:.1f} / {half['stored_p95_ms']:.1f} / {half['stored_p99_ms']:.1f} | "
+        f"{half['first_line_p50_ms']:.1f} / {half['first_line_p99_ms']:.1f} | "
+        f"{half['viewers_exact']}/{half['viewers']} | {half['cpu_share_machine']:.2f} |",
+    ]
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -231,6 +247,10 @@ def render(results: dict[str, Any]) -> str:
         "## One ingester draining a pre-filled backlog",
         "",
         *backlog_table(results),
+        "",
+        "## Half of that peak offered live (paced jobs from several publisher processes, one ingester)",
+        "",
+        *half_peak_table(results),
         "",
         "## HTTP PUT into one ingester (wrk, a new chunk per request)",
         "",

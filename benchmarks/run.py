@@ -20,6 +20,7 @@ from benchmarks.compression import compress
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
 from benchmarks.fleet import PACE_S, corpus_texts, make_fleet
+from benchmarks.half_peak import half_peak
 from benchmarks.live_view import live_view
 from benchmarks.sysinfo import machine, peak_rss_mib
 from logstore.store.cassandra.backend import CassandraStore
@@ -72,6 +73,10 @@ class Run:
                 drain = partial(ours.backlog_drain, self.ctx, size, driver)
                 drains.append(await self.step(f"ours backlog {size} B via {driver}", drain))
         self.results["ours"]["backlog"] = drains
+        peak = max(d["chunks_per_s"] for d in drains if d["chunk_bytes"] == 1600)
+        self.results["ours"]["half_peak"] = await self.step(
+            "ours at half of peak", partial(half_peak, self.ctx, peak)
+        )
         self.results["ours"]["http_put"] = [
             await self.step(f"ours http put {size} B", partial(ours.http_put, self.ctx, size))
             for size in self.ctx.profile.http_sizes
@@ -174,6 +179,8 @@ def verification(results: dict[str, Any]) -> dict[str, object]:
     big_exact = bool(ours_results.get("big_download")) and all(
         row["exact"] for row in ours_results.get("big_download", [])
     )
+    half = ours_results.get("half_peak", {})
+    half_exact = bool(half) and half["viewers_exact"] == half["viewers"] and half["publish_errors"] == 0
     return {
         "downloads_exact": downloads_exact,
         "viewers_exact": viewers_exact,
@@ -181,7 +188,14 @@ def verification(results: dict[str, Any]) -> dict[str, object]:
         "all_compacted": compacted,
         "http_put_stored": http_stored,
         "big_download_exact": big_exact,
-        "passed": downloads_exact and viewers_exact and pg_exact and compacted and http_stored and big_exact,
+        "half_peak_exact": half_exact,
+        "passed": downloads_exact
+        and viewers_exact
+        and pg_exact
+        and compacted
+        and http_stored
+        and big_exact
+        and half_exact,
     }
 
 

@@ -48,8 +48,22 @@ def test_every_download_viewer_and_baseline_log_was_byte_exact(quick_run: Path) 
         "all_compacted": True,
         "http_put_stored": True,
         "big_download_exact": True,
+        "half_peak_exact": True,
         "passed": True,
     }
+
+
+def test_half_of_the_drain_peak_was_offered_by_several_publishers(quick_run: Path) -> None:
+    ours = json.loads((quick_run / "results.json").read_text())["ours"]
+    half = ours["half_peak"]
+    peak = max(row["chunks_per_s"] for row in ours["backlog"] if row["chunk_bytes"] == 1600)
+    assert half["peak_chunks_per_s"] == peak
+    assert half["offered_chunks_per_s"] == half["jobs"] / 0.5
+    assert abs(half["offered_chunks_per_s"] - peak / 2) <= 2  # jobs are whole: within one job's rate
+    assert half["publishers"] == 3
+    assert half["chunks"] == half["jobs"] * 6  # 3 s at one chunk per 500 ms, every chunk confirmed
+    assert half["viewers"] == len(range(0, half["jobs"], 10))
+    assert half["viewers_exact"] == half["viewers"]
 
 
 def test_every_http_put_was_stored_and_both_drivers_drained(quick_run: Path) -> None:
