@@ -10,21 +10,18 @@ log byte for byte."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import sys
 import time
 
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
 from benchmarks.fleet import PACE_S
 from benchmarks.live_view import _all_following
-from benchmarks.paced_publisher import fleet_slice
+from benchmarks.paced_publisher import PUBLISHERS, fleet_slice, run_publishers
 from benchmarks.quantiles import bucket_quantile, merge_buckets, percentile
 from benchmarks.sysinfo import machine_ticks
 from benchmarks.viewer import Watched, watch
 
-PUBLISHERS = 3
 VIEWER_EVERY = 10
 START_DELAY_S = 3.0  # for the publisher processes to start and connect
 
@@ -45,12 +42,7 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         before = await deployment.stored_latency_buckets()
         ticks_before = machine_ticks()
         start_at = time.time() + START_DELAY_S
-        share = -(-jobs_n // PUBLISHERS)
-        processes = [
-            await _publisher(tag, first, min(share, jobs_n - first), chunks, start_at, deployment)
-            for first in range(0, jobs_n, share)
-        ]
-        outputs = [json.loads((await p.communicate())[0]) for p in processes]
+        outputs = await run_publishers(deployment.settings, tag, jobs_n, chunks, start_at)
         seen: list[Watched] = await asyncio.wait_for(asyncio.gather(*viewers), 120)
         ticks_after = machine_ticks()
         after = await deployment.stored_latency_buckets()
@@ -68,7 +60,7 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         "sent_chunks_per_s": sent / seconds,
         "jobs": jobs_n,
         "chunks": sent,
-        "publishers": len(processes),
+        "publishers": len(outputs),
         "publish_errors": sum(int(out["errors"]) for out in outputs),
         "viewers": len(seen),
         "viewers_exact": sum(1 for w in seen if bytes(w.data) == sources[w.job_id]),
@@ -81,17 +73,3 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         / max(1, ticks_after[1] - ticks_before[1])
         * (os.cpu_count() or 1),
     }
-
-
-async def _publisher(
-    tag: str, first: int, count: int, chunks: int, start_at: float, deployment: Deployment
-) -> asyncio.subprocess.Process:
-    args = [tag, str(first), str(count), str(chunks), str(start_at)]
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.paced_publisher",
-        *args,
-        env={**os.environ, **deployment.settings.as_env()},
-        stdout=asyncio.subprocess.PIPE,
-    )
