@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
@@ -23,7 +22,6 @@ from benchmarks.sysinfo import machine_ticks
 from benchmarks.viewer import Watched, watch
 
 VIEWER_EVERY = 10
-START_DELAY_S = 3.0  # for the publisher processes to start and connect
 
 
 async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, float]:
@@ -41,8 +39,7 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         await _all_following(streamer, len(viewers))
         before = await deployment.stored_latency_buckets()
         ticks_before = machine_ticks()
-        start_at = time.time() + START_DELAY_S
-        outputs = await run_publishers(deployment.settings, tag, jobs_n, chunks, start_at)
+        _, outputs = await run_publishers(deployment.settings, tag, jobs_n, chunks)
         seen: list[Watched] = await asyncio.wait_for(asyncio.gather(*viewers), 120)
         ticks_after = machine_ticks()
         after = await deployment.stored_latency_buckets()

@@ -17,7 +17,6 @@ from benchmarks.workload import publish
 from logstore.bus.publisher import ChunkPublisher
 
 PUBLISHERS = 4  # connections filling a backlog, each with its own confirms
-LIVE_START_DELAY_S = 3.0  # for the publisher processes of a live-jobs point to start and connect
 
 
 def _deployment(ctx: BenchContext, kind: str, driver: str | None = None) -> Deployment:
@@ -125,8 +124,7 @@ async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, object
     try:
         await asyncio.to_thread(deployment.start, "ingest", ctx.profile.live_ingesters)
         before, before_buckets = await deployment.handled(), await deployment.stored_latency_buckets()
-        started = time.time() + LIVE_START_DELAY_S
-        reports = await run_publishers(deployment.settings, tag, live_jobs, chunks, started, started + window)
+        started, reports = await run_publishers(deployment.settings, tag, live_jobs, chunks, window)
         ended = time.time()
         after, after_buckets = await deployment.handled(), await deployment.stored_latency_buckets()
     finally:

@@ -1,10 +1,11 @@
 """One publisher process of a paced load: jobs FIRST..FIRST+COUNT-1 of a fleet, each sending one
-chunk every 500 ms from START_AT (unix time) until its CHUNKS are sent or UNTIL (unix time, 0 for
-none), published with confirms; prints what it sent as one JSON line. `run_publishers` starts
+chunk every 500 ms from a start time (unix, read from stdin once it has printed "ready") until its
+CHUNKS are sent or WINDOW_S have passed (0: no limit), published with confirms; prints what it
+sent as one JSON line. `run_publishers` starts
 several side by side (benchmarks/half_peak.py, the live-jobs points) so that the load generator
 outruns what it measures: one Python process with confirms tops out near 1,200 chunks/s here.
 
-    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS START_AT UNTIL   (bus from env)
+    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S   (bus settings from env)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 
 PUBLISHERS = 3
+READY_TIMEOUT_S = 60.0  # for a publisher process to import, connect and say so
+START_DELAY_S = 0.5  # from every process ready to the first chunk: the start time's way to them
 
 
 def fleet_slice(tag: str, first: int, count: int, chunks: int) -> list[JobLog]:
@@ -31,13 +34,15 @@ def fleet_slice(tag: str, first: int, count: int, chunks: int) -> list[JobLog]:
     return [JobLog(f"{tag}-{index:05d}", index % texts, chunks) for index in range(first, first + count)]
 
 
-async def publish_slice(
-    tag: str, first: int, count: int, chunks: int, start_at: float, until: float | None
-) -> dict[str, object]:
+async def publish_slice(tag: str, first: int, count: int, chunks: int, window_s: float) -> dict[str, object]:
+    """Connect, say "ready", read the start time (unix) from stdin, then publish."""
     jobs = fleet_slice(tag, first, count, chunks)
     publisher = await ChunkPublisher.connect(BusSettings())
     try:
+        print("ready", flush=True)
+        start_at = float(await asyncio.to_thread(sys.stdin.readline))
         await asyncio.sleep(max(0.0, start_at - time.time()))
+        until = start_at + window_s if window_s > 0 else None
         run = await run_fleet(jobs, publisher.publish, PACE_S, until=until)
     finally:
         await publisher.close()
@@ -49,33 +54,44 @@ async def run_publishers(
     tag: str,
     jobs: int,
     chunks: int,
-    start_at: float,
-    until: float | None = None,
+    window_s: float = 0.0,
     processes: int = PUBLISHERS,
-) -> list[dict[str, Any]]:
-    """Jobs 0..jobs-1 of the fleet `tag`, split over `processes` publisher processes; their reports."""
+) -> tuple[float, list[dict[str, Any]]]:
+    """Jobs 0..jobs-1 of the fleet `tag`, split over `processes` publisher processes, started
+    together once every process is connected (a process still importing when the others start
+    would send its jobs late, in a burst); stopped after `window_s` (0: when every chunk is sent).
+    The start time (unix) and each process's report."""
     share = -(-jobs // processes)
     env = {**os.environ, **settings.as_env()}
     started = []
     for first in range(0, jobs, share):
-        args = [tag, str(first), str(min(share, jobs - first)), str(chunks), str(start_at), str(until or 0)]
+        args = [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s)]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.paced_publisher", *args, env=env, stdout=asyncio.subprocess.PIPE
-        )
+            sys.executable, "-m", "benchmarks.paced_publisher", *args,
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
         started.append(process)
+    for process in started:
+        assert process.stdout is not None
+        if (await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)).strip() != b"ready":
+            raise RuntimeError("a publisher process did not start")
+    start_at = time.time() + START_DELAY_S
+    for process in started:  # all at once: each waits for this line
+        assert process.stdin is not None
+        process.stdin.write(f"{start_at}\n".encode())
+        await process.stdin.drain()
     reports = []
     for process in started:
         out, _ = await process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"a publisher process exited with {process.returncode}")
         reports.append(json.loads(out))
-    return reports
+    return start_at, reports
 
 
 def main(argv: list[str]) -> None:
-    tag, first, count, chunks = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
-    start_at, until = float(argv[4]), float(argv[5]) or None
-    print(json.dumps(uvloop.run(publish_slice(tag, first, count, chunks, start_at, until))), flush=True)
+    tag, first, count, chunks, window_s = argv[0], int(argv[1]), int(argv[2]), int(argv[3]), float(argv[4])
+    print(json.dumps(uvloop.run(publish_slice(tag, first, count, chunks, window_s))), flush=True)
 
 
 if __name__ == "__main__":
