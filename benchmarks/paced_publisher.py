@@ -5,7 +5,7 @@ sent as one JSON line. `run_publishers` starts
 several side by side (benchmarks/half_peak.py, the live-jobs points) so that the load generator
 outruns what it measures: one Python process with confirms tops out near 1,200 chunks/s here.
 
-    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S   (bus settings from env)
+    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT   (bus settings from env)
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -63,35 +65,36 @@ async def run_publishers(
     The start time (unix) and each process's report."""
     share = -(-jobs // processes)
     env = {**os.environ, **settings.as_env()}
-    started = []
-    for first in range(0, jobs, share):
-        args = [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s)]
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.paced_publisher", *args,
-            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        started.append(process)
-    for process in started:
-        assert process.stdout is not None
-        if (await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)).strip() != b"ready":
-            raise RuntimeError("a publisher process did not start")
-    start_at = time.time() + START_DELAY_S
-    for process in started:  # all at once: each waits for this line
-        assert process.stdin is not None
-        process.stdin.write(f"{start_at}\n".encode())
-        await process.stdin.drain()
-    reports = []
-    for process in started:
-        out, _ = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError(f"a publisher process exited with {process.returncode}")
-        reports.append(json.loads(out))
-    return start_at, reports
+    with tempfile.TemporaryDirectory(prefix="paced-") as folder:
+        paths = [Path(folder) / f"{first}.json" for first in range(0, jobs, share)]
+        started = []
+        for first, path in zip(range(0, jobs, share), paths, strict=True):
+            args = [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s), str(path)]
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.paced_publisher", *args,
+                env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            started.append(process)
+        for process in started:
+            assert process.stdout is not None
+            if (await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)).strip() != b"ready":
+                raise RuntimeError("a publisher process did not start")
+        start_at = time.time() + START_DELAY_S
+        for process in started:  # all at once: each waits for this line
+            assert process.stdin is not None
+            process.stdin.write(f"{start_at}\n".encode())
+            await process.stdin.drain()
+        for process in started:
+            await process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"a publisher process exited with {process.returncode}")
+        return start_at, [json.loads(path.read_text()) for path in paths]
 
 
 def main(argv: list[str]) -> None:
     tag, first, count, chunks, window_s = argv[0], int(argv[1]), int(argv[2]), int(argv[3]), float(argv[4])
-    print(json.dumps(uvloop.run(publish_slice(tag, first, count, chunks, window_s))), flush=True)
+    report = uvloop.run(publish_slice(tag, first, count, chunks, window_s))
+    Path(argv[5]).write_text(json.dumps(report))
 
 
 if __name__ == "__main__":
