@@ -65,8 +65,13 @@ class JobLog:
 
 def make_fleet(tag: str, jobs: int, chunks: int) -> list[JobLog]:
     """`jobs` logs of `chunks` chunks; job i repeats corpus file i (mod the corpus)."""
-    count = len(corpus_texts())
-    return [JobLog(f"{tag}-{index:05d}", index % count, chunks) for index in range(jobs)]
+    return fleet_slice(tag, 0, jobs, chunks)
+
+
+def fleet_slice(tag: str, first: int, count: int, chunks: int) -> list[JobLog]:
+    """The jobs of make_fleet(tag, ...) numbered first..first+count-1 (one publisher's share)."""
+    texts = len(corpus_texts())
+    return [JobLog(f"{tag}-{index:05d}", index % texts, chunks) for index in range(first, first + count)]
 
 
 @dataclass

@@ -10,15 +10,14 @@ log byte for byte."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 from benchmarks.context import BenchContext
 from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S
-from benchmarks.live_view import _all_following
-from benchmarks.paced_publisher import PUBLISHERS, fleet_slice, run_publishers
+from benchmarks.fleet import PACE_S, fleet_slice
+from benchmarks.live_view import all_following
+from benchmarks.paced_publisher import PUBLISHERS, run_publishers
 from benchmarks.quantiles import bucket_quantile, merge_buckets, percentile
-from benchmarks.sysinfo import machine_ticks
+from benchmarks.sysinfo import machine_cores_busy, machine_ticks
 from benchmarks.viewer import Watched, watch
 
 VIEWER_EVERY = 10
@@ -36,7 +35,7 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         streamer = deployment.streamers[0]
         watched = fleet_slice(tag, 0, jobs_n, chunks)[::VIEWER_EVERY]
         viewers = [asyncio.create_task(watch(streamer.base, job.job_id, timestamps=True)) for job in watched]
-        await _all_following(streamer, len(viewers))
+        await all_following(streamer, len(viewers))
         before = await deployment.stored_latency_buckets()
         ticks_before = machine_ticks()
         _, outputs = await run_publishers(deployment.settings, tag, jobs_n, chunks)
@@ -66,7 +65,5 @@ async def half_peak(ctx: BenchContext, peak_chunks_per_s: float) -> dict[str, fl
         "stored_p99_ms": bucket_quantile(buckets, 99) * 1000,
         "first_line_p50_ms": percentile(first_line, 50) * 1000,
         "first_line_p99_ms": percentile(first_line, 99) * 1000,
-        "cpu_share_machine": (ticks_after[0] - ticks_before[0])
-        / max(1, ticks_after[1] - ticks_before[1])
-        * (os.cpu_count() or 1),
+        "cpu_share_machine": machine_cores_busy(ticks_before, ticks_after),
     }

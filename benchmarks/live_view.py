@@ -18,14 +18,14 @@ from benchmarks.deployment import Deployment
 from benchmarks.fleet import PACE_S, JobLog, run_fleet
 from benchmarks.processes import Role, metric_value
 from benchmarks.quantiles import bucket_quantile, histogram_quantile, percentile
-from benchmarks.sysinfo import cpu_seconds, machine_ticks, rss_mib
+from benchmarks.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks, rss_mib
 from benchmarks.viewer import Watched, watch
 from logstore.bus.publisher import ChunkPublisher
 
 STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"
 
 
-async def _all_following(streamer: Role, count: int, timeout_s: float = 120) -> float:
+async def all_following(streamer: Role, count: int, timeout_s: float = 120) -> float:
     """Viewers whose tail has joined its job's live feed, once all of them have (or at the
     timeout). Connected is not enough: a viewer is counted as connected when it is admitted,
     before its tail has subscribed, and a job started then reaches it only through a store read."""
@@ -50,7 +50,7 @@ async def live_view(
         for _ in range(per_job)
     ]
     arriving = time.monotonic()
-    connected = await _all_following(streamer, len(viewers))
+    connected = await all_following(streamer, len(viewers))
     all_following_s = time.monotonic() - arriving
     rss_connected = rss_mib(streamer.process.pid)
     sent: dict[tuple[str, int], float] = {}
@@ -108,9 +108,7 @@ async def live_view(
         "streamer_viewer_lags": metric_value(page, "logstore_stream_viewer_lag_total"),
         # CPU used over the run, in cores (1.0 = one core busy all the time)
         **cpu,
-        "cpu_share_machine": (ticks_after[0] - ticks_before[0])
-        / max(1, ticks_after[1] - ticks_before[1])
-        * (os.cpu_count() or 1),
+        "cpu_share_machine": machine_cores_busy(ticks_before, ticks_after),
         "streamer_rss_mib_connected": rss_connected,
         "streamer_rss_mib_end": rss_end,
         "streamer_kib_per_viewer": max(0.0, rss_connected - deployment_baseline_rss(deployment))

@@ -1,9 +1,10 @@
 """One publisher process of a paced load: jobs FIRST..FIRST+COUNT-1 of a fleet, each sending one
 chunk every 500 ms from a start time (unix, read from stdin once it has printed "ready") until its
-CHUNKS are sent or WINDOW_S have passed (0: no limit), published with confirms; prints what it
-sent as one JSON line. `run_publishers` starts
-several side by side (benchmarks/half_peak.py, the live-jobs points) so that the load generator
-outruns what it measures: one Python process with confirms tops out near 1,200 chunks/s here.
+CHUNKS are sent or WINDOW_S have passed (0: no limit), published with confirms; writes what it
+sent as JSON to REPORT (a file: the report of thousands of jobs came back cut through a pipe).
+`run_publishers` starts several side by side (benchmarks/half_peak.py, the live-jobs points) so
+that the load generator outruns what it measures: one Python process with confirms tops out near
+1,200 chunks/s here.
 
     python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT   (bus settings from env)
 """
@@ -21,19 +22,13 @@ from typing import Any
 
 import uvloop
 
-from benchmarks.fleet import PACE_S, JobLog, corpus_texts, run_fleet
+from benchmarks.fleet import PACE_S, fleet_slice, run_fleet
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 
 PUBLISHERS = 3
 READY_TIMEOUT_S = 60.0  # for a publisher process to import, connect and say so
 START_DELAY_S = 0.5  # from every process ready to the first chunk: the start time's way to them
-
-
-def fleet_slice(tag: str, first: int, count: int, chunks: int) -> list[JobLog]:
-    """The jobs of make_fleet(tag, ...) numbered first..first+count-1."""
-    texts = len(corpus_texts())
-    return [JobLog(f"{tag}-{index:05d}", index % texts, chunks) for index in range(first, first + count)]
 
 
 async def publish_slice(tag: str, first: int, count: int, chunks: int, window_s: float) -> dict[str, object]:

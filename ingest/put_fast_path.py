@@ -11,11 +11,10 @@ API accepts and refuses stays defined in one place."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,6 +22,7 @@ from ingest.http import PUT_PATH, put_chunk
 from ingest.service import IngestService
 from logstore.config import AuthSettings
 from logstore.errors import LogstoreError
+from logstore.web.auth import bearer_refusal, expected_token
 from logstore.web.errors import error_response
 
 PREFIX = "/v1/jobs/"
@@ -65,7 +65,7 @@ def _target(scope: Scope) -> tuple[str, str] | None:
     parts = path[len(PREFIX) :].split("/")
     if len(parts) != 3 or parts[1] != "chunks" or not parts[0] or not parts[2]:
         return None
-    if "%" in scope.get("raw_path", b"").decode("latin-1"):  # encoded bytes: the router decides
+    if b"%" in scope.get("raw_path", b""):  # encoded bytes: the router decides
         return None
     return parts[0], parts[2]
 
@@ -74,8 +74,7 @@ class PutChunkFastPath:
     def __init__(self, app: ASGIApp, service: IngestService, auth: AuthSettings) -> None:
         self.app = app
         self.service = service
-        token = auth.write_token
-        self._expected = token.get_secret_value().encode() if token else None
+        self._expected = expected_token(auth.write_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = _target(scope)
@@ -85,8 +84,11 @@ class PutChunkFastPath:
             return
         scope["route"] = ROUTE
         request = Request(scope, receive)
-        response = self._refusal(request)
-        if response is None:
+        refusal = bearer_refusal(request.headers.get("authorization", ""), self._expected, "writing")
+        response: Response
+        if refusal is not None:  # rendered as FastAPI renders an HTTPException
+            response = JSONResponse({"detail": refusal.detail}, refusal.status_code, refusal.headers)
+        else:
             job_id, clock = target
             final, private = flags.get("final", False), flags.get("private", False)
             try:
@@ -94,18 +96,3 @@ class PutChunkFastPath:
             except LogstoreError as exc:
                 response = error_response(exc)
         await response(scope, receive, send)
-
-    def _refusal(self, request: Request) -> JSONResponse | None:
-        """What logstore/web/auth.py's bearer_guard answers, as FastAPI renders it; None if allowed."""
-        if self._expected is None:
-            return None
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
-            return JSONResponse(
-                {"detail": "writing requires a bearer token"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not hmac.compare_digest(given.strip().encode(), self._expected):
-            return JSONResponse({"detail": "the bearer token is not valid for writing"}, status_code=403)
-        return None
