@@ -219,7 +219,9 @@ concurrent_writes: 8
 concurrent_counter_writes: 4
 concurrent_compactors: 1
 compaction_throughput: 64MiB/s
-memtable_allocation_type: heap_buffers
+# memtable cells off the heap: on heap, 16 KB-1 MiB chunk blobs filled the old generation and G1's
+# concurrent marking took 0.12 cores under a 40 MB/s PUT load (docs/performance.md, "Session 7")
+memtable_allocation_type: offheap_objects
 memtable_heap_space: 128MiB
 memtable_offheap_space: 128MiB
 memtable_flush_writers: 1
