@@ -63,9 +63,11 @@ rabbitmq-cluster-down:
 	-scripts/rabbitmq-cluster.sh down
 
 # The fault suite on the 3-node cluster (bounded: each fault has its own timeout; loopback only).
-# Prints the fault table and writes it to results/faults-cluster.md.
+# Prints the fault table and writes it to results/faults-cluster.md. The RabbitMQ cluster's rows
+# store into the single Cassandra node, so it is started too.
 faults: $(STAMP) cluster rabbitmq-cluster
 	scripts/rabbitmq.sh up
+	scripts/cassandra.sh up
 	$(BIN)/pytest -v -m 'cluster or rabbitmq_cluster' tests/faults $(PYTEST_ARGS)
 
 clean:
