@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.fleet import JobLog, corpus_texts
-from benchmarks.processes import Role
+from benchmarks.processes import Role, metric_value
 from logstore.bus.amqp import within
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
@@ -156,10 +156,43 @@ class Fleet:
         self._stopping = True
         await within(asyncio.gather(*self._workers), within_s, "workers finishing")
         viewers = [job.viewer for job in self.jobs if job.viewer is not None]
-        await within(asyncio.gather(*viewers), within_s, "viewers ending")
+        try:
+            await within(asyncio.gather(*viewers), within_s, "viewers ending")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; still waiting: {self.stuck_viewers()}\n{self.diagnosis()}") from None
         await self._publisher[0].close()
 
     # --- observation -------------------------------------------------------------------------------
+
+    def diagnosis(self) -> str:
+        """What each process says about itself, for a run that did not finish: the ingesters'
+        consuming and breaker gauges, and the end of every process's log."""
+        parts = []
+        for kind, roles in self.roles.items():
+            for role in roles:
+                state = f"{kind} pid {role.process.pid} (exit {role.process.poll()})"
+                if kind == "ingest":
+                    try:
+                        page = role.metrics()
+                        consuming = metric_value(page, "logstore_ingest_consuming")
+                        breaker = metric_value(page, "logstore_ingest_store_breaker_state")
+                        oldest = metric_value(page, "logstore_ingest_oldest_unstored_seconds")
+                        state += f", consuming {consuming:.0f}, breaker {breaker:.0f}"
+                        state += f", oldest unstored {oldest:.0f} s"
+                    except Exception as exc:  # a diagnosis never fails
+                        state += f", metrics unreadable: {exc!r}"
+                tail = role.log_path.read_text(errors="replace")[-2000:] if role.log_path.exists() else ""
+                parts.append(f"--- {state}\n{tail}")
+        return "\n".join(parts)
+
+    def stuck_viewers(self) -> str:
+        """The viewers that have not seen their job's end: what they got against what was sent."""
+        return "; ".join(
+            f"{job.job_id} got {job.received} of {job.confirmed} confirmed "
+            f"({len(job.pieces)} in all), {job.seen.reconnects} reconnects"
+            for job in self.jobs
+            if job.seen is not None and not job.seen.ended
+        )
 
     def delivery_lag(self) -> int:
         """Confirmed chunks not yet received by their job's viewer, over all jobs."""

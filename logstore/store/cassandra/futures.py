@@ -8,6 +8,7 @@ StoreUnavailable here, so nothing above this package sees a driver type.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from cassandra import DriverException, OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
@@ -15,6 +16,8 @@ from cassandra.cluster import NoHostAvailable, ResponseFuture, Session
 from cassandra.connection import ConnectionBusy
 
 from logstore.errors import StoreUnavailable
+
+log = logging.getLogger("logstore.store")
 
 UNAVAILABLE_ERRORS = (
     NoHostAvailable,
@@ -60,10 +63,28 @@ def connection_busy(exc: BaseException) -> bool:
     )
 
 
+ABANDON_AFTER_S = 2.0  # past the request's own timeout: the driver has lost the request
+
+
+def _abandon(fut: asyncio.Future[Any], timeout: float) -> None:
+    if not fut.done():
+        log.warning("cassandra: no answer nor timeout from the driver %.1f s after sending", timeout)
+        fut.set_exception(StoreUnavailable(f"cassandra: no answer within {timeout:.1f} s"))
+
+
 def bridge(response: ResponseFuture) -> asyncio.Future[list[Any]]:
-    """An asyncio future for the first page of `response` (our queries always fit one page)."""
+    """An asyncio future for the first page of `response` (our queries always fit one page).
+
+    The driver times requests out itself, but a request caught in a connection that dies (a frozen
+    node's heartbeat failing) has been seen never to be answered nor timed out. Whoever awaits it
+    (an ingester's batch, a viewer's catch-up) would then wait for ever with its work unacked, so
+    the future is also failed here, ABANDON_AFTER_S past the request's own timeout."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[list[Any]] = loop.create_future()
+    if response.timeout is not None:
+        limit = response.timeout + ABANDON_AFTER_S
+        guard = loop.call_later(limit, _abandon, fut, limit)
+        fut.add_done_callback(lambda _: guard.cancel())
     response.add_callbacks(
         callback=lambda rows: loop.call_soon_threadsafe(_resolve, fut, rows),
         errback=lambda exc: loop.call_soon_threadsafe(_reject, fut, exc),
