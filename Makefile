@@ -4,6 +4,8 @@
 # and, beyond the two:
 #   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
 #                and a 3-node RabbitMQ on 127.0.0.1:5681-5683 (make rabbitmq-cluster starts it)
+#   make soak    an hour at half of the pipeline's measured peak (benchmarks/soak.py): memory,
+#                descriptors, queues and latency each minute; every log checked at the end
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults \
-        rabbitmq-cluster rabbitmq-cluster-down
+        rabbitmq-cluster rabbitmq-cluster-down soak
 
 install: $(STAMP)
 
@@ -69,6 +71,14 @@ faults: $(STAMP) cluster rabbitmq-cluster
 	scripts/rabbitmq.sh up
 	scripts/cassandra.sh up
 	$(BIN)/pytest -v -m 'cluster or rabbitmq_cluster' tests/faults $(PYTEST_ARGS)
+
+# The soak on the single test node (about 75 minutes: the peak probe, 60 minutes of load, the
+# check of every log). Writes results/soak-<tag>/{summary.md,soak.json,soak.png}.
+SOAK_ARGS ?= --minutes 60
+soak: $(STAMP)
+	scripts/rabbitmq.sh up
+	scripts/cassandra.sh up
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

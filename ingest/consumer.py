@@ -300,8 +300,12 @@ class AmqpIngester:
                     await self.service.breaker.call(self.service.store.ping)
                 except StoreUnavailable:
                     continue
-                log.info("store is back: consumption resumes")
-                await self._resume()
+                try:
+                    await self._resume()
+                except Exception as exc:  # the channel failed meanwhile: try again, never stay paused
+                    log.warning("store is back but consuming again failed: %s", exc)
+                    continue
+                log.info("store is back: consumption resumed")
                 return
 
 

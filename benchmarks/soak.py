@@ -1,0 +1,161 @@
+"""`make soak` (python -m benchmarks.soak): the pipeline at half of its measured peak for an hour,
+with jobs starting and ending, viewers coming and going and compaction running; a sample of every
+process's memory and descriptors, the queues and the latency each minute; every log checked byte
+for byte at the end. Writes soak.json, summary.md and soak.png under --results.
+
+    python -m benchmarks.soak --minutes 60                   # the soak (about 75 minutes in all)
+    python -m benchmarks.soak --minutes 2 --sample-s 10 --rate 40 --probe-seconds 0   # a smoke run
+
+Exit status 0 when every log was exact, every viewer frame right and memory and descriptors held
+(the RSS of every process at the end within 10% of minute 10, descriptors within 10), else 1.
+Needs RabbitMQ and Cassandra on loopback (scripts/rabbitmq.sh, scripts/cassandra.sh)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from benchmarks.deployment import Deployment
+from benchmarks.processes import run_cli
+from benchmarks.soak_plots import soak_series
+from benchmarks.soak_run import RSS_TOLERANCE, SoakOptions, soak
+from logstore.config import BusSettings
+
+STORE = "cassandra://127.0.0.1:9042/logstore_soak?consistency=ONE"
+BUS = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _say(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", file=sys.stderr, flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--sample-s", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument(
+        "--rate", type=float, help="chunks/s to offer (default: half of the peak measured first)"
+    )
+    parser.add_argument("--probe-rate", type=float, default=3000.0, help="chunks/s offered to find the peak")
+    parser.add_argument("--probe-seconds", type=float, default=40.0)
+    parser.add_argument("--viewers", type=int, default=50, help="viewers at any time, each coming and going")
+    parser.add_argument("--publishers", type=int, default=3, help="publisher processes")
+    parser.add_argument("--store", default=STORE)
+    parser.add_argument("--bus", default=BUS, help="broker URL(s), comma-separated")
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    return parser
+
+
+def summary(results: dict[str, Any]) -> str:
+    verdict, logs, viewers = results["verdict"], results["logs"], results["viewers"]
+    peak = results.get("peak")
+    settled = verdict.get("settled_minute", 0)
+    how = "- rate given: "
+    if peak:
+        grew = peak["backlog_grew"]
+        how = f"- peak measured first: {peak['stored_per_s']:.0f} chunks/s stored with "
+        how += f"{peak['offered_per_s']:.0f}/s offered (backlog grew: {grew}); the soak offered half: "
+    lines = [
+        f"# Soak {results['tag']}",
+        "",
+        f"- started {results['started_at']}, {results['options']['minutes']:g} minutes of load",
+        how + f"{results['rate_per_s']:.0f} chunks/s of {results['options']['mix']} chunks",
+        f"- {results['jobs']} jobs ({results['jobs_started']} started), {results['chunks_sent']} chunks, "
+        f"{results['publish_retries']} publishes retried",
+        f"- logs checked byte for byte: {logs['exact']} exact, {logs['differ']} differ; "
+        f"not compacted at the end: {results['not_compacted']}; backlog drained: {results['drained']}",
+        f"- viewers: {viewers['sessions']} sessions ({viewers['ended']} saw their job's end, "
+        f"{viewers['failed']} failed), {viewers['frames']} frames, "
+        f"{viewers['wrong_bytes']} with wrong bytes, {viewers['out_of_order']} out of order",
+        f"- memory held (every process within {RSS_TOLERANCE:.0%} of minute {settled:g}): "
+        f"{verdict['rss_ok']}; descriptors flat: {verdict['fds_ok']}",
+        "",
+        "| process | RSS at settled minute, MiB | RSS at end | change | fds settled | fds end |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, p in verdict["processes"].items():
+        lines.append(
+            f"| {name} | {p['rss_settled']:.1f} | {p['rss_end']:.1f} | {p['rss_change']:+.1%} | "
+            f"{p['fds_settled']} | {p['fds_end']} |"
+        )
+    lines += [
+        "",
+        "| minute | stored/s | ingest queue | publish->stored p50 / p99 ms | stored->sent p99 ms | load |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["samples"]:
+        lines.append(
+            f"| {row['minute']:.1f} | {row['stored_per_s']:.0f} | {row['queues']['ingest']} | "
+            f"{row['stored_p50_ms']:.0f} / {row['stored_p99_ms']:.0f} | {row['sent_p99_ms']:.0f} | "
+            f"{row['load_average']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def passed(results: dict[str, Any]) -> bool:
+    viewers = results["viewers"]
+    return bool(
+        results["logs"]["differ"] == 0
+        and results["jobs"] == results["jobs_started"]
+        and results["not_compacted"] == 0
+        and results["drained"]
+        and viewers["wrong_bytes"] == 0
+        and viewers["out_of_order"] == 0
+        and results["verdict"]["rss_ok"]
+        and results["verdict"]["fds_ok"]
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    tag = f"soak-{uuid.uuid4().hex[:8]}"
+    settings = BusSettings(bus=args.bus).namespaced(tag)
+    workdir = args.results / tag
+    workdir.mkdir(parents=True, exist_ok=True)
+    applied = await asyncio.to_thread(run_cli, ["schema", "apply", "--store", args.store], None, 300)
+    if applied.returncode != 0:
+        raise RuntimeError(f"schema apply failed: {applied.stderr.decode()}")
+    deployment = Deployment(settings, args.store, workdir)
+    options = SoakOptions(
+        minutes=args.minutes,
+        sample_s=args.sample_s,
+        rate=args.rate,
+        probe_rate=args.probe_rate,
+        probe_seconds=args.probe_seconds,
+        viewers=args.viewers,
+        publishers=args.publishers,
+    )
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        await asyncio.to_thread(deployment.start, "ingest", 2)
+        await asyncio.to_thread(deployment.start, "stream", 1)
+        await asyncio.to_thread(deployment.start, "compact", 1)
+        results = await soak(deployment, tag, options, _say)
+    finally:
+        await deployment.stop()
+    results.update(tag=tag, started_at=started_at, store=args.store, workdir=str(workdir))
+    (workdir / "soak.json").write_text(json.dumps(results, indent=1))
+    (workdir / "summary.md").write_text(summary(results))
+    soak_series(results, workdir / "soak.png")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results = uvloop.run(run(args))
+    ok = passed(results)
+    _say(f"soak {'passed' if ok else 'FAILED'}: {results['workdir']}/summary.md")
+    print(summary(results))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

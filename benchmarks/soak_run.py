@@ -1,0 +1,212 @@
+"""One soak, start to end: the pipeline (2 ingesters, a streamer, a compactor) on the real
+RabbitMQ and Cassandra; its peak measured first (benchmarks.pipeline_peak) unless a rate is given;
+then churning jobs at half of it for the whole duration (benchmarks.churn_publisher), viewers
+coming and going (benchmarks.soak_viewers), a sample of every process every interval
+(benchmarks.soak_sampler); at the end every log downloaded and compared with its source."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from benchmarks.deployment import Deployment, wait_handled
+from benchmarks.fleet import PACE_S, job_named
+from benchmarks.pipeline_peak import measure_peak
+from benchmarks.soak_sampler import Sampler, listener_pid
+from benchmarks.soak_viewers import ViewerTally, run_viewers
+
+RSS_TOLERANCE = 0.10  # end against the sample at minute 10 (the issue's bound)
+FD_TOLERANCE = 10  # descriptors: "flat" = within this many of minute 10 (sockets come and go)
+SETTLED_MINUTE = 10.0
+
+
+@dataclass
+class SoakOptions:
+    minutes: float
+    sample_s: float
+    rate: float | None  # chunks/s to offer; None: half of the peak measured first
+    probe_rate: float
+    probe_seconds: float
+    viewers: int
+    publishers: int
+    mix: str = "realistic"
+
+
+@dataclass
+class Publisher:
+    process: asyncio.subprocess.Process
+    started: list[str] = field(default_factory=list)
+    ended: dict[str, int] = field(default_factory=dict)  # job id -> chunks
+    sent: int = 0
+    retries: int = 0
+
+
+async def _read_events(publisher: Publisher, tally: ViewerTally) -> None:
+    assert publisher.process.stdout is not None
+    async for raw in publisher.process.stdout:
+        word, *rest = raw.decode().split()
+        if word == "start":
+            publisher.started.append(rest[0])
+            tally.live_jobs.append(rest[0])
+        elif word == "end":
+            publisher.ended[rest[0]] = int(rest[1])
+            if rest[0] in tally.live_jobs:
+                tally.live_jobs.remove(rest[0])
+        elif word == "done":
+            publisher.sent, publisher.retries = int(rest[0]), int(rest[1])
+
+
+async def start_publishers(
+    deployment: Deployment, tag: str, slots: int, options: SoakOptions, seconds: float
+) -> list[Publisher]:
+    env = {**os.environ, **deployment.settings.as_env()}
+    share = -(-slots // options.publishers)
+    publishers = []
+    for index in range(options.publishers):
+        mine = min(share, slots - index * share)
+        if mine <= 0:
+            break
+        args = [tag, str(index), str(mine), str(seconds), options.mix]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.churn_publisher", *args,
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        publishers.append(Publisher(process))
+    for publisher in publishers:
+        assert publisher.process.stdout is not None
+        if (await asyncio.wait_for(publisher.process.stdout.readline(), 60)).strip() != b"ready":
+            raise RuntimeError("a publisher process did not start")
+    start_at = f"{time.time() + 0.5}\n".encode()
+    for publisher in publishers:
+        assert publisher.process.stdin is not None
+        publisher.process.stdin.write(start_at)
+        await publisher.process.stdin.drain()
+    return publishers
+
+
+async def wait_compacted(base: str, job_ids: list[str], timeout_s: float) -> list[str]:
+    """The jobs not compacted within `timeout_s` (each asked about until it is)."""
+    deadline = time.monotonic() + timeout_s
+    pending = list(job_ids)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while pending and time.monotonic() < deadline:
+            answer = await client.get(f"/v1/jobs/{pending[-1]}")
+            if answer.status_code == 200 and answer.json()["state"] == "compacted":
+                pending.pop()
+            else:
+                await asyncio.sleep(0.5)
+    return pending
+
+
+async def check_logs(base: str, jobs: dict[str, int], mix: str) -> dict[str, int]:
+    """Download every job's log and compare it with its source; counts of exact and differing."""
+    counts = {"exact": 0, "differ": 0}
+    queue = list(jobs.items())
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            job_id, chunks = queue.pop()
+            answer = await client.get(f"/v1/jobs/{job_id}/log", headers={"Accept-Encoding": "identity"})
+            exact = answer.status_code == 200 and answer.content == job_named(job_id, chunks, mix).source
+            counts["exact" if exact else "differ"] += 1
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(8)))
+    return counts
+
+
+def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each process's RSS and descriptors at the end against the sample nearest minute 10."""
+    if not samples:
+        return {"rss_ok": False, "fds_ok": False, "processes": {}}
+    settled = min(samples, key=lambda row: abs(row["minute"] - SETTLED_MINUTE))
+    last = samples[-1]
+    processes = {}
+    for name, rss in settled["rss_mib"].items():
+        end_rss, end_fds = last["rss_mib"].get(name, math.nan), last["fds"].get(name, -1)
+        processes[name] = {
+            "rss_settled": rss,
+            "rss_end": end_rss,
+            "rss_change": (end_rss - rss) / rss if rss else math.nan,
+            "fds_settled": settled["fds"][name],
+            "fds_end": end_fds,
+        }
+    return {
+        "settled_minute": settled["minute"],
+        "end_minute": last["minute"],
+        "rss_ok": all(abs(p["rss_change"]) <= RSS_TOLERANCE for p in processes.values()),
+        "fds_ok": all(abs(p["fds_end"] - p["fds_settled"]) <= FD_TOLERANCE for p in processes.values()),
+        "processes": processes,
+    }
+
+
+async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Any) -> dict[str, Any]:
+    results: dict[str, Any] = {"options": options.__dict__.copy()}
+    if options.rate is None:
+        say(f"measuring the pipeline's peak: {options.probe_rate:.0f} chunks/s offered ...")
+        peak = await measure_peak(deployment, f"{tag}-peak", options.probe_rate, options.probe_seconds)
+        results["peak"] = peak.__dict__
+        rate = peak.half
+        say(
+            f"peak {peak.stored_per_s:.0f} chunks/s stored (backlog grew: {peak.backlog_grew}); "
+            f"soak at {rate:.0f}"
+        )
+    else:
+        rate = options.rate
+    slots = max(1, round(rate * PACE_S))
+    results["rate_per_s"] = slots / PACE_S
+    seconds = options.minutes * 60
+    tally = ViewerTally()
+    handled_before = int(await deployment.handled())
+    publishers = await start_publishers(deployment, tag, slots, options, seconds)
+    readers = [asyncio.create_task(_read_events(p, tally)) for p in publishers]
+    servers = {
+        "rabbitmq": listener_pid(urlsplit(deployment.settings.urls[0]).port or 5672),
+        "cassandra": listener_pid(urlsplit(deployment.store_url.split(",")[0]).port or 9042),
+    }
+    named = {f"publisher-{i}": p.process.pid for i, p in enumerate(publishers)}
+    sampler = Sampler(deployment, {**named, **{k: v for k, v in servers.items() if v}})
+    await sampler.begin()
+    streamer = deployment.streamers[0].base
+    viewing = asyncio.create_task(run_viewers(streamer, options.mix, options.viewers, seconds, tally))
+    end = time.monotonic() + seconds
+    while time.monotonic() < end - 1:
+        await asyncio.sleep(min(options.sample_s, max(0.0, end - time.monotonic())))
+        row = await sampler.sample(tally)
+        say(
+            f"minute {row['minute']:.1f}: {row['stored_per_s']:.0f} stored/s, "
+            f"p99 {row['stored_p99_ms']:.0f} ms, queue {row['queues']['ingest']}, "
+            f"viewers {tally.sessions} sessions, load {row['load_average']:.1f}"
+        )
+    for publisher in publishers:
+        await publisher.process.wait()
+    await asyncio.gather(*readers)
+    await viewing
+    jobs = {job: n for p in publishers for job, n in p.ended.items()}
+    sent = sum(p.sent for p in publishers)
+    say(f"load over: {len(jobs)} jobs, {sent} chunks; waiting for the backlog and compaction ...")
+    drained = await wait_handled(deployment, handled_before + sent, timeout_s=600)
+    not_compacted = await wait_compacted(streamer, sorted(jobs, reverse=True), timeout_s=900)
+    say(f"checking {len(jobs)} logs byte for byte ...")
+    logs = await check_logs(streamer, jobs, options.mix)
+    results.update(
+        jobs=len(jobs),
+        jobs_started=sum(len(p.started) for p in publishers),
+        chunks_sent=sent,
+        publish_retries=sum(p.retries for p in publishers),
+        drained=drained,
+        not_compacted=len(not_compacted),
+        logs=logs,
+        viewers={k: v for k, v in tally.__dict__.items() if k != "live_jobs"},
+        samples=sampler.samples,
+        verdict=verdict(sampler.samples),
+    )
+    return results
