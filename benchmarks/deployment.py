@@ -69,7 +69,7 @@ class Deployment:
         self.record_peaks()
         for role in [*self.ingesters, *self.streamers, *self.compactors]:
             await asyncio.to_thread(role.stop)
-        connection = await aio_pika.connect(self.settings.bus)
+        connection = await aio_pika.connect(self.settings.urls[0])
         async with connection:
             await topology.delete_all(await connection.channel(), self.settings)
 

@@ -72,18 +72,21 @@ SIZE_MIXES: dict[str, tuple[tuple[int, float], ...]] = {
 }
 
 
+def chunk_size(job_id: str, mix: str) -> int:
+    """The chunk size of a job in the mix, from a hash of its id (the same in every process)."""
+    share = (zlib.crc32(job_id.encode()) >> 8) % 10_000 / 10_000
+    for size, fraction in SIZE_MIXES[mix]:
+        if share < fraction:
+            return size
+        share -= fraction
+    return SIZE_MIXES[mix][-1][0]
+
+
 def job_named(job_id: str, chunks: int, mix: str = "realistic") -> JobLog:
     """The log of a job from its id alone: its corpus text and chunk size follow from a hash of
     the id, so that a process seeing only the id (a viewer, the final check) knows every byte."""
-    digest = zlib.crc32(job_id.encode())
-    share = (digest >> 8) % 10_000 / 10_000
-    size = SIZE_MIXES[mix][-1][0]
-    for candidate, fraction in SIZE_MIXES[mix]:
-        if share < fraction:
-            size = candidate
-            break
-        share -= fraction
-    return JobLog(job_id, digest % len(corpus_texts()), chunks, size)
+    text_index = zlib.crc32(job_id.encode()) % len(corpus_texts())
+    return JobLog(job_id, text_index, chunks, chunk_size(job_id, mix))
 
 
 def make_fleet(tag: str, jobs: int, chunks: int) -> list[JobLog]:
@@ -91,10 +94,15 @@ def make_fleet(tag: str, jobs: int, chunks: int) -> list[JobLog]:
     return fleet_slice(tag, 0, jobs, chunks)
 
 
-def fleet_slice(tag: str, first: int, count: int, chunks: int) -> list[JobLog]:
-    """The jobs of make_fleet(tag, ...) numbered first..first+count-1 (one publisher's share)."""
+def fleet_slice(tag: str, first: int, count: int, chunks: int, mix: str = "realistic") -> list[JobLog]:
+    """The jobs of make_fleet(tag, ...) numbered first..first+count-1 (one publisher's share);
+    with a mix other than "realistic", each job's chunk size is drawn from it (chunk_size)."""
     texts = len(corpus_texts())
-    return [JobLog(f"{tag}-{index:05d}", index % texts, chunks) for index in range(first, first + count)]
+    return [
+        JobLog(job_id, index % texts, chunks, chunk_size(job_id, mix))
+        for index in range(first, first + count)
+        for job_id in [f"{tag}-{index:05d}"]
+    ]
 
 
 @dataclass

@@ -6,7 +6,7 @@ sent as JSON to REPORT (a file: the report of thousands of jobs came back cut th
 that the load generator outruns what it measures: one Python process with confirms tops out near
 1,200 chunks/s here.
 
-    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT   (bus settings from env)
+    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT [MIX]   (bus from env)
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ READY_TIMEOUT_S = 60.0  # for a publisher process to import, connect and say so
 START_DELAY_S = 0.5  # from every process ready to the first chunk: the start time's way to them
 
 
-async def publish_slice(tag: str, first: int, count: int, chunks: int, window_s: float) -> dict[str, object]:
+async def publish_slice(
+    tag: str, first: int, count: int, chunks: int, window_s: float, mix: str = "realistic"
+) -> dict[str, object]:
     """Connect, say "ready", read the start time (unix) from stdin, then publish."""
-    jobs = fleet_slice(tag, first, count, chunks)
+    jobs = fleet_slice(tag, first, count, chunks, mix)
     publisher = await ChunkPublisher.connect(BusSettings())
     try:
         print("ready", flush=True)
@@ -53,6 +55,7 @@ async def run_publishers(
     chunks: int,
     window_s: float = 0.0,
     processes: int = PUBLISHERS,
+    mix: str = "realistic",
 ) -> tuple[float, list[dict[str, Any]]]:
     """Jobs 0..jobs-1 of the fleet `tag`, split over `processes` publisher processes, started
     together once every process is connected (a process still importing when the others start
@@ -64,7 +67,15 @@ async def run_publishers(
         paths = [Path(folder) / f"{first}.json" for first in range(0, jobs, share)]
         started = []
         for first, path in zip(range(0, jobs, share), paths, strict=True):
-            args = [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s), str(path)]
+            args = [
+                tag,
+                str(first),
+                str(min(share, jobs - first)),
+                str(chunks),
+                str(window_s),
+                str(path),
+                mix,
+            ]
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "benchmarks.paced_publisher", *args,
                 env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -88,7 +99,8 @@ async def run_publishers(
 
 def main(argv: list[str]) -> None:
     tag, first, count, chunks, window_s = argv[0], int(argv[1]), int(argv[2]), int(argv[3]), float(argv[4])
-    report = uvloop.run(publish_slice(tag, first, count, chunks, window_s))
+    mix = argv[6] if len(argv) > 6 else "realistic"
+    report = uvloop.run(publish_slice(tag, first, count, chunks, window_s, mix))
     Path(argv[5]).write_text(json.dumps(report))
 
 

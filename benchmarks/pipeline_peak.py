@@ -1,9 +1,10 @@
 """The peak of the whole pipeline on this machine: the chunks/s its ingesters store while more is
-offered than they can take. Paced 1.6 KB jobs (benchmarks.paced_publisher, several processes) offer
-`offered_per_s`; stored/s is read from the ingesters' counters over the window's steady part. A
-long run (the soak) then offers half of it. This is the end-to-end peak, with the load generator
-and the broker's publish side on the same 2 cores: lower than the backlog drain of `logstore
-bench`, which measures the ingesters alone on a queue filled beforehand."""
+offered than they can take. Paced jobs (benchmarks.paced_publisher, several processes; 1.6 KB
+chunks, or a mix of sizes) offer `offered_per_s`; stored/s is read from the ingesters' counters
+over the window's steady part. A long run (the soak, the fault matrix) then offers half of it.
+This is the end-to-end peak, with the load generator and the broker's publish side on the same
+2 cores: lower than the backlog drain of `logstore bench`, which measures the ingesters alone on
+a queue filled beforehand."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SETTLE_S = 10.0  # from the publishers' start to the window: connections made, q
 @dataclass(frozen=True)
 class Peak:
     offered_per_s: float
+    mix: str
     confirmed_per_s: float  # publishes the broker confirmed, over the whole run
     stored_per_s: float  # the peak: stored during the window
     backlog_grew: bool  # True: the pipeline, not the load generator, set the figure
@@ -30,7 +32,9 @@ class Peak:
         return self.stored_per_s / 2
 
 
-async def measure_peak(deployment: Deployment, tag: str, offered_per_s: float, seconds: float) -> Peak:
+async def measure_peak(
+    deployment: Deployment, tag: str, offered_per_s: float, seconds: float, mix: str = "realistic"
+) -> Peak:
     jobs = max(3, round(offered_per_s * PACE_S))
     chunks = max(2, int(seconds / PACE_S))
     window: list[tuple[float, float]] = []
@@ -43,7 +47,7 @@ async def measure_peak(deployment: Deployment, tag: str, offered_per_s: float, s
 
     counting = asyncio.create_task(count())
     try:
-        start_at, outputs = await run_publishers(deployment.settings, tag, jobs, chunks)
+        start_at, outputs = await run_publishers(deployment.settings, tag, jobs, chunks, mix=mix)
     finally:
         counting.cancel()
     sent = sum(int(out["sent"]) for out in outputs)
@@ -55,6 +59,7 @@ async def measure_peak(deployment: Deployment, tag: str, offered_per_s: float, s
         raise RuntimeError("the probe's backlog did not drain within 10 minutes")
     return Peak(
         offered_per_s=jobs / PACE_S,
+        mix=mix,
         confirmed_per_s=sent / elapsed,
         stored_per_s=stored_per_s,
         backlog_grew=backlog > stored_per_s,  # more than a second's work queued at the end

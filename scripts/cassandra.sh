@@ -12,7 +12,7 @@
 # Ports: native 9042, storage 7000, JMX 7199 (all on 127.0.0.1). Data is kept between down/up.
 #
 # scripts/cluster.sh runs this same script once per node of a multi-node cluster, overriding:
-#   CASSANDRA_NODE (run dir name), CASSANDRA_HOST, CASSANDRA_NATIVE_PORT, CASSANDRA_STORAGE_PORT,
+#   CASSANDRA_NODE (run dir name), CASSANDRA_HOST, CASSANDRA_RPC_HOST, CASSANDRA_NATIVE_PORT, CASSANDRA_STORAGE_PORT,
 #   CASSANDRA_JMX_PORT, CASSANDRA_SEEDS, CASSANDRA_CLUSTER_NAME, CASSANDRA_INITIAL_TOKEN and
 #   CASSANDRA_MULTI_NODE=1 (keeps the gossip waits and hinted handoff a real cluster needs).
 set -euo pipefail
@@ -22,6 +22,7 @@ LOG_PREFIX=${CASSANDRA_NODE:-cassandra}
 
 CASSANDRA_VERSION=5.0.9
 HOST=${CASSANDRA_HOST:-127.0.0.1}
+RPC_HOST=${CASSANDRA_RPC_HOST:-$HOST} # where CQL listens; drivers are told $HOST (a proxy may sit there)
 NATIVE_PORT=${CASSANDRA_NATIVE_PORT:-9042}
 STORAGE_PORT=${CASSANDRA_STORAGE_PORT:-7000}
 JMX_PORT=${CASSANDRA_JMX_PORT:-7199}
@@ -67,7 +68,7 @@ cql_release_version() {
         read_frame
         [ "$OPCODE" = 08 ] || exit 1   # RESULT
         grep -E "^[0-9]+\.[0-9]+" <<<"$BODY" | tail -n 1
-    ' "$HOST" "$NATIVE_PORT" 2>/dev/null
+    ' "$RPC_HOST" "$NATIVE_PORT" 2>/dev/null
 }
 
 # --- process bookkeeping ------------------------------------------------------------------------------
@@ -190,7 +191,8 @@ seed_provider:
     parameters:
       - seeds: "$SEEDS"
 listen_address: $HOST
-rpc_address: $HOST
+rpc_address: $RPC_HOST
+broadcast_rpc_address: $HOST
 storage_port: $STORAGE_PORT
 start_native_transport: true
 native_transport_port: $NATIVE_PORT
@@ -346,7 +348,7 @@ wait_ready() { # wait_ready PID START_MS [SYSTEM_LOG_OFFSET CONSOLE_LOG_OFFSET]
             log_tail "$offset" "$con_offset"
             die "the Cassandra process (pid $pid) exited during startup; see the log above ($LOG_DIR)"
         fi
-        if port_open "$HOST" "$NATIVE_PORT" && tail -c +$((offset + 1)) "$LOG_DIR/system.log" 2>/dev/null | grep 'Startup complete' >/dev/null &&
+        if port_open "$RPC_HOST" "$NATIVE_PORT" && tail -c +$((offset + 1)) "$LOG_DIR/system.log" 2>/dev/null | grep 'Startup complete' >/dev/null &&
             version=$(cql_release_version) && [ -n "$version" ]; then
             say "ready on $HOST:$NATIVE_PORT after $(elapsed_s "$start") s (Cassandra $version, pid $pid)"
             return 0
@@ -371,9 +373,9 @@ cmd_up() {
         wait_ready "$pid" "$(now_ms)"
         return 0
     fi
-    for port in "$NATIVE_PORT" "$STORAGE_PORT" "$JMX_PORT"; do
-        if port_open "$HOST" "$port"; then
-            die "port $HOST:$port is in use by something that is not a working Cassandra node; free it first"
+    for address in "$RPC_HOST:$NATIVE_PORT" "$HOST:$STORAGE_PORT" "$HOST:$JMX_PORT"; do
+        if port_open "${address%:*}" "${address##*:}"; then
+            die "port $address is in use by something that is not a working Cassandra node; free it first"
         fi
     done
     ensure_java
@@ -407,7 +409,7 @@ cmd_down() {
     with_lock "$RUN_DIR.lock"
     if ! pid=$(our_pid); then
         rm -f "$PID_FILE"
-        if port_open "$HOST" "$NATIVE_PORT"; then
+        if port_open "$RPC_HOST" "$NATIVE_PORT"; then
             say "not started by this script (no process for $RUN_DIR); leaving whatever answers on $HOST:$NATIVE_PORT alone"
         else
             say "not running"

@@ -1,10 +1,12 @@
 """Steady load for the fault suite: a CI fleet in miniature on the real RabbitMQ and Cassandra.
 
-`slots` jobs run at once, each a worker sending its log in order, one ~1.6 KB chunk every
-`interval_s` (the realistic profile), published with confirms and retried until confirmed, as a
-real worker must; when a job sends its final chunk a new one takes its slot. Every job has a
-live viewer from its first chunk to its end. Behind them: 2 ingesters, a streamer and a
-compactor, each a real `logstore` process that the fault scenarios kill and restart."""
+`slots` jobs run at once, each a worker sending its log in order, one chunk every `interval_s`
+(the realistic pace), published with confirms and retried until confirmed, as a real worker must;
+when a job sends its final chunk a new one takes its slot. Chunks are 1.6 KB (`mix` "realistic",
+the light load of `make test`) or of sizes from 1.6 KB to 1 MiB ("mixed", `make faults` at half
+of the measured peak, with slots = rate x interval). Every job has a live viewer from its first
+chunk to its end. Behind them: 2 ingesters, a streamer and a compactor, each a real `logstore`
+process that the fault scenarios kill and restart."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.fleet import JobLog, corpus_texts
+from benchmarks.fleet import JobLog, job_named
 from benchmarks.processes import Role, metric_value
 from logstore.bus.amqp import within
 from logstore.bus.publisher import ChunkPublisher
@@ -29,12 +31,19 @@ PUBLISH_WAIT_S = 10.0
 
 @dataclass
 class SentJob:
-    job_id: str
-    pieces: list[bytes]
+    log: JobLog
     confirmed: int = 0  # chunks 0..confirmed-1 are confirmed by the broker
     confirmed_at: list[float] = field(default_factory=list)  # monotonic time of each confirm
     seen: Followed | None = None  # what its live viewer has received so far
     viewer: asyncio.Task[Followed] | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.log.job_id
+
+    @property
+    def chunks(self) -> int:
+        return self.log.chunks
 
     @property
     def received(self) -> int:
@@ -42,7 +51,7 @@ class SentJob:
 
     @property
     def source(self) -> bytes:
-        return b"".join(self.pieces)
+        return self.log.source
 
 
 @dataclass
@@ -54,11 +63,15 @@ class Fleet:
     slots: int = 12
     chunks_per_job: int = 30  # at most; jobs vary in length so they finish at different times
     interval_s: float = 0.5
+    mix: str = "realistic"
+    rate_note: str = ""  # where the rate came from (half of a measured peak)
     jobs: list[SentJob] = field(default_factory=list)
     roles: dict[str, list[Role]] = field(default_factory=dict)
     publish_retries: int = 0
+    backlog_peak: int = 0  # the most confirmed chunks not yet at their viewers, over the whole run
     _stopping: bool = False
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
+    _watching: asyncio.Task[None] | None = None
     _rng: random.Random = field(default_factory=lambda: random.Random(7))
     _reconnecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -95,11 +108,9 @@ class Fleet:
     # --- load -------------------------------------------------------------------------------------
 
     def _new_job(self) -> SentJob:
-        """The next job: a corpus log (benchmarks.fleet.JobLog) of a random length in chunks."""
-        index = len(self.jobs)
+        """The next job: a corpus log (benchmarks.fleet.job_named) of a random length in chunks."""
         chunks = self._rng.randint(self.chunks_per_job // 4, self.chunks_per_job)
-        log = JobLog(f"{self.prefix}-{index:04d}", index % len(corpus_texts()), chunks)
-        job = SentJob(log.job_id, [log.piece(clock) for clock in range(chunks)])
+        job = SentJob(job_named(f"{self.prefix}-{len(self.jobs):05d}", chunks, self.mix))
         self.jobs.append(job)
         return job
 
@@ -110,8 +121,8 @@ class Fleet:
         while True:
             current = publisher[0]
             try:
-                final = clock == len(job.pieces) - 1
-                sending = current.publish(job.job_id, clock, job.pieces[clock], final, time.time())
+                final = clock == job.chunks - 1
+                sending = current.publish(job.job_id, clock, job.log.piece(clock), final, time.time())
                 await within(sending, PUBLISH_WAIT_S, "publish")
                 job.confirmed_at.append(time.monotonic())
                 job.confirmed = clock + 1
@@ -138,7 +149,7 @@ class Fleet:
     async def _slot(self, publisher: list[ChunkPublisher]) -> None:
         while not self._stopping:
             job = self._new_job()
-            for clock in range(len(job.pieces)):
+            for clock in range(job.chunks):
                 await self._publish_confirmed(publisher, job, clock)
                 if clock == 0:
                     job.seen = Followed(job.job_id)
@@ -150,6 +161,12 @@ class Fleet:
         publisher = [await ChunkPublisher.connect(self.bus)]
         self._publisher = publisher
         self._workers = [asyncio.create_task(self._slot(publisher)) for _ in range(self.slots)]
+        self._watching = asyncio.create_task(self._watch_backlog())
+
+    async def _watch_backlog(self) -> None:
+        while True:
+            self.backlog_peak = max(self.backlog_peak, self.delivery_lag())
+            await asyncio.sleep(0.2)
 
     async def finish_load(self, within_s: float = 300) -> None:
         """Let every running job send the rest of its log; wait until all viewers saw the end."""
@@ -160,6 +177,8 @@ class Fleet:
             await within(asyncio.gather(*viewers), within_s, "viewers ending")
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}; still waiting: {self.stuck_viewers()}\n{self.diagnosis()}") from None
+        if self._watching is not None:
+            self._watching.cancel()
         await self._publisher[0].close()
 
     # --- observation -------------------------------------------------------------------------------
@@ -185,14 +204,28 @@ class Fleet:
                 parts.append(f"--- {state}\n{tail}")
         return "\n".join(parts)
 
+    def load_text(self) -> str:
+        rate = self.slots / self.interval_s
+        sizes = "1.6 KB chunks" if self.mix == "realistic" else "1.6 KB-1 MiB chunks"
+        return f"{rate:.0f} chunks/s of {sizes}, {self.slots} jobs at once{self.rate_note}"
+
     def stuck_viewers(self) -> str:
         """The viewers that have not seen their job's end: what they got against what was sent."""
         return "; ".join(
             f"{job.job_id} got {job.received} of {job.confirmed} confirmed "
-            f"({len(job.pieces)} in all), {job.seen.reconnects} reconnects"
+            f"({job.chunks} in all), {job.seen.reconnects} reconnects"
             for job in self.jobs
             if job.seen is not None and not job.seen.ended
         )
+
+    async def watch_lag(self, seconds: float) -> int:
+        """Sleep through a fault, returning the largest delivery backlog seen meanwhile."""
+        worst = 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            worst = max(worst, self.delivery_lag())
+            await asyncio.sleep(0.1)
+        return worst
 
     def delivery_lag(self) -> int:
         """Confirmed chunks not yet received by their job's viewer, over all jobs."""
@@ -242,4 +275,4 @@ class Fleet:
         return None if pending else time.monotonic() - started
 
     def finished_job_ids(self) -> list[str]:
-        return [job.job_id for job in self.jobs if job.confirmed == len(job.pieces)]
+        return [job.job_id for job in self.jobs if job.confirmed == job.chunks]

@@ -22,7 +22,8 @@ class Followed:
     next_clock: int = 0
     ended: bool = False
     reconnects: int = 0
-    out_of_order: int = 0  # frames whose clock was not the next one expected
+    out_of_order: int = 0  # frames whose clock was past the next one expected (a gap)
+    duplicates: int = 0  # frames whose clock had been received already
 
 
 async def follow(base: str, seen: Followed, give_up_after_s: float = 600) -> Followed:
@@ -37,7 +38,10 @@ async def follow(base: str, seen: Followed, give_up_after_s: float = 600) -> Fol
                     if isinstance(message, bytes):
                         (clock,) = CLOCK.unpack_from(message)
                         if clock != seen.next_clock:
-                            seen.out_of_order += 1
+                            if clock < seen.next_clock:
+                                seen.duplicates += 1
+                            else:
+                                seen.out_of_order += 1
                             continue
                         seen.data += message[CLOCK.size :]
                         seen.next_clock += 1

@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 import time
 
-from tests.faults.faults import Fault, Injector, _watch_lag
+from tests.faults.faults import Fault, Injector
 from tests.faults.fleet import Fleet
 from tests.servers import SCRIPTS, server_script
 
@@ -40,7 +40,7 @@ def kill_rabbitmq_node(which: str, seconds: float) -> Injector:
         killed = time.monotonic()
         # while the node is down: how soon chunks flow again through the other two, and the backlog
         failover_s, lag = await asyncio.gather(
-            fleet.wait_recovered(killed, seconds), _watch_lag(fleet, seconds)
+            fleet.wait_recovered(killed, seconds), fleet.watch_lag(seconds)
         )
         failover = "NOT live while it was down"
         if failover_s is not None:
@@ -59,6 +59,6 @@ def kill_rabbitmq_node(which: str, seconds: float) -> Injector:
 
 
 RABBITMQ_CLUSTER_FAULTS = [
-    Fault("SIGKILL the RabbitMQ node all processes use, 45 s", kill_rabbitmq_node("connected", 45)),
-    Fault("SIGKILL the RabbitMQ node of the queue leader, 45 s", kill_rabbitmq_node("leader", 45)),
+    Fault("SIGKILL the RabbitMQ node all processes use, 60 s", kill_rabbitmq_node("connected", 60)),
+    Fault("SIGKILL the RabbitMQ node of the queue leader, 60 s", kill_rabbitmq_node("leader", 60)),
 ]

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from benchmarks.fleet import CHUNK_BYTES
 from tests.faults.faults import Fault
 from tests.faults.fleet import Fleet
 
-RECOVERY_LIMIT_S = 10.0
 WARM_UP_S = 6.0
 AFTER_S = 5.0
 
@@ -24,11 +22,15 @@ class FaultResult:
     observed: str
     recovery_s: float | None  # from the fault's end until viewers are live again (Fleet.wait_recovered)
     jobs: int
-    chunks: int
+    chunks: int  # published and confirmed
+    chunks_stored: int  # found in the final downloads
     chunks_lost: int  # confirmed chunks missing from the final download
-    out_of_order: int  # viewer frames out of order, plus downloads that differ other than by loss
+    out_of_order: int  # viewer frames past the next clock, plus downloads that differ other than by loss
+    duplicates: int  # viewer frames of a clock the viewer had already received
     viewer_mismatches: int  # viewers whose bytes differ from the source
     reconnects: int
+    backlog_peak: int  # the most confirmed chunks not yet at their viewers
+    load: str  # what the fleet offered: chunks/s, sizes, jobs at once
 
 
 async def run_fault(fleet: Fleet, fault: Fault, target: str) -> FaultResult:
@@ -52,21 +54,24 @@ async def run_fault(fleet: Fleet, fault: Fault, target: str) -> FaultResult:
 
 
 async def check(fleet: Fleet, target: str, name: str, observed: str, recovery: float | None) -> FaultResult:
-    lost = disorder = viewer_bad = reconnects = 0
+    lost = stored = disorder = duplicates = viewer_bad = reconnects = 0
     async with httpx.AsyncClient(base_url=fleet.streamer.base, timeout=30) as client:
         for job in fleet.jobs:
             answer = await client.get(f"/v1/jobs/{job.job_id}/log", headers={"Accept-Encoding": "identity"})
             got, source = answer.content, job.source
-            if got != source:
-                if source.startswith(got):  # a prefix: the rest was lost
-                    lost += len(job.pieces) - len(got) // CHUNK_BYTES
-                else:
-                    disorder += 1
+            if got == source:
+                stored += job.chunks
+            elif source.startswith(got):  # a prefix: the rest was lost
+                stored += len(got) // job.log.chunk_bytes
+                lost += job.chunks - len(got) // job.log.chunk_bytes
+            else:
+                disorder += 1
             seen = job.seen
             if seen is None or bytes(seen.data) != source:
                 viewer_bad += 1
             if seen is not None:
                 disorder += seen.out_of_order
+                duplicates += seen.duplicates
                 reconnects += seen.reconnects
     return FaultResult(
         target=target,
@@ -74,11 +79,15 @@ async def check(fleet: Fleet, target: str, name: str, observed: str, recovery: f
         observed=observed,
         recovery_s=recovery,
         jobs=len(fleet.jobs),
-        chunks=sum(len(job.pieces) for job in fleet.jobs),
+        chunks=sum(job.confirmed for job in fleet.jobs),
+        chunks_stored=stored,
         chunks_lost=lost,
         out_of_order=disorder,
+        duplicates=duplicates,
         viewer_mismatches=viewer_bad,
         reconnects=reconnects,
+        backlog_peak=fleet.backlog_peak,
+        load=fleet.load_text(),
     )
 
 
@@ -86,17 +95,19 @@ def table(results: list[FaultResult], title: str) -> str:
     lines = [
         f"### {title}",
         "",
-        "| fault | observed | recovery | data lost | out of order | jobs / chunks checked |",
-        "|---|---|---|---|---|---|",
+        "| fault | load | observed | published, confirmed | stored | lost | out of order | duplicates "
+        "| recovery | backlog peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         recovery = "never" if r.recovery_s is None else f"{r.recovery_s:.1f} s"
-        lost = f"{r.chunks_lost} chunks" + (
-            f", {r.viewer_mismatches} viewers differ" if r.viewer_mismatches else ""
+        lost = f"{r.chunks_lost}" + (
+            f" ({r.viewer_mismatches} viewers differ)" if r.viewer_mismatches else ""
         )
         lines.append(
-            f"| {r.fault} | {r.observed}; {r.reconnects} viewer reconnects | {recovery} | {lost} | "
-            f"{r.out_of_order} | {r.jobs} / {r.chunks} |"
+            f"| {r.fault} | {r.load} | {r.observed}; {r.reconnects} viewer reconnects | "
+            f"{r.chunks} chunks, {r.jobs} jobs | {r.chunks_stored} | {lost} | {r.out_of_order} | "
+            f"{r.duplicates} | {recovery} | {r.backlog_peak} chunks |"
         )
     lines.append(f"\n_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_\n")
     return "\n".join(lines)

@@ -1,5 +1,7 @@
 """The fault suite on the 3-node RabbitMQ (`make faults`, not `make test`): one broker node of three
-SIGKILLed for 45 s under steady load, with the single test Cassandra as the store. Every process
+SIGKILLed for 60 s at half of the pipeline's peak measured on this broker cluster first
+(tests/faults/half_peak.py), chunks from 1.6 KB to 1 MiB, with the single test Cassandra as the
+store. Every process
 (publisher, 2 ingesters, streamer, compactor) is given all three URLs.
 
 The ingest queue is declared first through node 3, so its leader is there (RabbitMQ places a quorum
@@ -23,11 +25,20 @@ from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore
 from tests.faults.faults import Fault
 from tests.faults.fleet import Fleet
+from tests.faults.half_peak import MIX, FaultLoad, half_of_peak
 from tests.faults.rabbitmq_faults import RABBITMQ_CLUSTER_FAULTS, cluster_urls
 from tests.faults.scenario import FaultResult, run_fault
 from tests.servers import require_cassandra, require_port
 
 pytestmark = [pytest.mark.rabbitmq_cluster, pytest.mark.cassandra, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def broker_cluster_load(tmp_path_factory: pytest.TempPathFactory) -> FaultLoad:
+    for node in (1, 2, 3):
+        require_port("127.0.0.1", 5680 + node, f"RabbitMQ node {node}", "scripts/rabbitmq-cluster.sh up")
+    bus = BusSettings(bus=cluster_urls(1))
+    return half_of_peak(require_cassandra(), bus, tmp_path_factory.mktemp("peak"), "the 3-node RabbitMQ")
 
 
 @pytest.fixture
@@ -48,17 +59,21 @@ async def cluster_bus(job_id: str) -> AsyncIterator[BusSettings]:
 async def test_broker_node_fault_under_steady_load(
     fault: Fault,
     cluster_bus: BusSettings,
+    broker_cluster_load: FaultLoad,
     cassandra_store: CassandraStore,  # schema applied
     tmp_path: Path,
     job_id: str,
     record_fault: list[FaultResult],
 ) -> None:
-    fleet = Fleet(require_cassandra(), cluster_bus, tmp_path, prefix=job_id)
+    load = broker_cluster_load
+    fleet = Fleet(require_cassandra(), cluster_bus, tmp_path, prefix=job_id, mix=MIX, rate_note=load.note)
+    fleet.slots = load.slots(fleet.interval_s)
     result = await run_fault(fleet, fault, "rabbitmq-cluster")
     record_fault.append(result)
     assert "queue leader was 3" in result.observed, result  # the set-up placed it as intended
     assert "NOT live" not in result.observed, result  # the two other nodes carried the load meanwhile
     assert result.chunks_lost == 0, result
     assert result.out_of_order == 0, result
+    assert result.duplicates == 0, result
     assert result.viewer_mismatches == 0, result
     assert result.recovery_s is not None, result  # live again (within the 120 s liveness bound)

@@ -1,9 +1,9 @@
 """The fault suite on the single test node (part of `make test`): an ingester, the streamer and
 the compactor SIGKILLed mid-load, RabbitMQ restarted and Cassandra frozen for 15 s, each under
 steady load. Every time: no chunk lost, no byte out of order, every viewer exact, and the pipeline
-live again afterwards. The recovery time is measured and reported in the fault table; only
-`make faults` (tests/faults/test_cluster_faults.py) holds it to the 10 s bound, since `make test`
-checks correctness, not timings, and may share the machine with other work."""
+live again afterwards. The recovery time is measured and reported in the fault table, not held
+to a bound: `make test` checks correctness, not timings. This set runs the light load (about 24
+chunks/s of 1.6 KB chunks); `make faults` runs its rows at half of a measured peak."""
 
 from __future__ import annotations
 
@@ -35,5 +35,6 @@ async def test_fault_under_steady_load(
     record_fault.append(result)
     assert result.chunks_lost == 0, result
     assert result.out_of_order == 0, result
+    assert result.duplicates == 0, result
     assert result.viewer_mismatches == 0, result
     assert result.recovery_s is not None, result  # live again (within the 120 s liveness bound)
