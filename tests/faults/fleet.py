@@ -65,6 +65,8 @@ class Fleet:
     interval_s: float = 0.5
     mix: str = "realistic"
     rate_note: str = ""  # where the rate came from (half of a measured peak)
+    warm_up_s: float = 6.0  # load before the fault
+    fresh_s: float = 1.0  # live: no confirmed chunk waits for its viewer longer (raised to the steady state)
     jobs: list[SentJob] = field(default_factory=list)
     roles: dict[str, list[Role]] = field(default_factory=dict)
     publish_retries: int = 0
@@ -248,12 +250,21 @@ class Fleet:
             if at > moment
         )
 
-    async def wait_recovered(self, fault_end: float, within_s: float, fresh_s: float = 1.0) -> float | None:
+    async def worst_wait(self, seconds: float) -> float:
+        """The longest any confirmed chunk waited for its viewer, watched for `seconds`."""
+        worst = 0.0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            worst = max(worst, self.oldest_undelivered_s())
+            await asyncio.sleep(0.1)
+        return worst
+
+    async def wait_recovered(self, fault_end: float, within_s: float) -> float | None:
         """Seconds from `fault_end` until the pipeline is live again: chunks confirmed after the
         fault reach viewers, and no confirmed chunk is waiting longer than `fresh_s` (the backlog
         the fault built up is delivered). None if that never happens within `within_s`."""
         while time.monotonic() - fault_end < within_s:
-            if self.delivered_since(fault_end) and self.oldest_undelivered_s() < fresh_s:
+            if self.delivered_since(fault_end) and self.oldest_undelivered_s() < self.fresh_s:
                 return time.monotonic() - fault_end
             await asyncio.sleep(0.05)
         return None

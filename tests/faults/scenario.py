@@ -11,7 +11,6 @@ import httpx
 from tests.faults.faults import Fault
 from tests.faults.fleet import Fleet
 
-WARM_UP_S = 6.0
 AFTER_S = 5.0
 
 
@@ -37,11 +36,16 @@ async def run_fault(fleet: Fleet, fault: Fault, target: str) -> FaultResult:
     await asyncio.to_thread(fleet.start_roles)
     try:
         await fleet.start_load()
-        await asyncio.sleep(WARM_UP_S)
+        await asyncio.sleep(fleet.warm_up_s / 2)
+        # "live again" means back to how the fleet ran before the fault: at half of the peak a
+        # chunk may wait for its viewer longer than the light load's 1 s
+        steady = await fleet.worst_wait(fleet.warm_up_s / 2)
+        fleet.fresh_s = max(fleet.fresh_s, 2 * steady)
         observed = await fault.inject(fleet)
         fault_end = time.monotonic()
         finished = fleet.finished_job_ids()
         recovery = await fleet.wait_recovered(fault_end, within_s=120)
+        observed += f"; live = no chunk waiting over {fleet.fresh_s:.1f} s (steady before: {steady:.1f} s)"
         if fault.also_compaction and recovery is not None:
             compacted = await fleet.wait_compacted(finished, within_s=120)
             recovery = None if compacted is None else max(recovery, time.monotonic() - fault_end)

@@ -57,7 +57,15 @@ async def test_fault_under_steady_load_on_the_cluster(
     job_id: str,
     record_fault: list[FaultResult],
 ) -> None:
-    fleet = Fleet(cluster_store, bus_settings, tmp_path, prefix=job_id, mix=MIX, rate_note=cluster_load.note)
+    fleet = Fleet(
+        cluster_store,
+        bus_settings,
+        tmp_path,
+        prefix=job_id,
+        mix=MIX,
+        rate_note=cluster_load.note,
+        warm_up_s=12,
+    )
     fleet.slots = cluster_load.slots(fleet.interval_s)
     result = await run_fault(fleet, fault, "cluster")
     record_fault.append(result)

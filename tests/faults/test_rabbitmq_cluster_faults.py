@@ -66,7 +66,9 @@ async def test_broker_node_fault_under_steady_load(
     record_fault: list[FaultResult],
 ) -> None:
     load = broker_cluster_load
-    fleet = Fleet(require_cassandra(), cluster_bus, tmp_path, prefix=job_id, mix=MIX, rate_note=load.note)
+    fleet = Fleet(
+        require_cassandra(), cluster_bus, tmp_path, prefix=job_id, mix=MIX, rate_note=load.note, warm_up_s=12
+    )
     fleet.slots = load.slots(fleet.interval_s)
     result = await run_fault(fleet, fault, "rabbitmq-cluster")
     record_fault.append(result)
