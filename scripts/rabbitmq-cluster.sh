@@ -83,6 +83,11 @@ ensure_installed() {
     id rabbitmq >/dev/null 2>&1 || die "the rabbitmq user is missing (Debian's package creates it)"
 }
 
+# A quorum queue keeps what it writes in memory until its write-ahead log rolls over at this size
+# (RabbitMQ's default, 512 MiB, makes a broker's memory saw between its base and base + 512 MiB);
+# 32 MiB keeps that swing small on a small machine, as RabbitMQ advises for hosts with little memory.
+WAL_MAX_BYTES=${RABBITMQ_WAL_MAX_BYTES:-33554432}
+
 prepare() { # prepare N: node N's folders and config files (rewritten on every start)
     local d
     d=$(dir "$1")
@@ -90,6 +95,7 @@ prepare() { # prepare N: node N's folders and config files (rewritten on every s
     echo '[].' >"$d/enabled_plugins"
     cat >"$d/rabbitmq.conf" <<EOF
 loopback_users.guest = true
+raft.wal_max_size_bytes = $WAL_MAX_BYTES
 EOF
     echo '[{rabbit, [{quorum_cluster_size, 3}]}].' >"$d/advanced.config"
     as_root chown -R rabbitmq:rabbitmq "$d"

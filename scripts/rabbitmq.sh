@@ -22,6 +22,7 @@ START_TIMEOUT=${RABBITMQ_START_TIMEOUT:-120}
 STOP_TIMEOUT=${RABBITMQ_STOP_TIMEOUT:-60}
 SBIN=/usr/sbin
 LOCK_FILE=$LOGSTORE_RUN_BASE/rabbitmq.lock
+CONFIG_FILE=/etc/rabbitmq/rabbitmq.conf
 
 # Debian's default node name is rabbit@<short hostname>; that needs the hostname to resolve.
 if [ -z "${RABBITMQ_NODENAME:-}" ] && ! getent hosts "$(hostname -s)" >/dev/null 2>&1; then
@@ -71,6 +72,25 @@ ensure_installed() {
         # the package's init script may already have started a node (it does so where services may start)
     fi
     [ -x "$SBIN/rabbitmqctl" ] || die "rabbitmq-server is not installed and could not be installed"
+}
+
+# write_config: /etc/rabbitmq/rabbitmq.conf, if there is none or it is ours; read when the node
+# starts. A quorum queue keeps what it writes in memory until its write-ahead log rolls over at
+# raft.wal_max_size_bytes (512 MiB by default, so the broker's memory saws between its base and
+# base + 512 MiB: seen in the soak); 32 MiB keeps that swing small on a small machine, as RabbitMQ
+# advises for hosts with little memory.
+write_config() {
+    local want
+    want="# Written by logstore's scripts/rabbitmq.sh (rewritten on every up while this line is here).
+raft.wal_max_size_bytes = ${RABBITMQ_WAL_MAX_BYTES:-33554432}"
+    if [ -f "$CONFIG_FILE" ] && ! grep -q "logstore's scripts/rabbitmq.sh" "$CONFIG_FILE"; then
+        say "leaving $CONFIG_FILE as it is (not written by this script)"
+        return 0
+    fi
+    if [ "$(cat "$CONFIG_FILE" 2>/dev/null)" != "$want" ]; then
+        printf '%s\n' "$want" | as_root tee "$CONFIG_FILE" >/dev/null
+        say "wrote $CONFIG_FILE (read when the node starts: scripts/rabbitmq.sh restart applies it)"
+    fi
 }
 
 # configure: things the tests rely on, done on every `up` (cheap and idempotent).
@@ -124,6 +144,7 @@ cmd_up() {
     local start
     ensure_installed
     with_lock "$LOCK_FILE"
+    write_config
     start=$(now_ms)
     if rmq rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1; then
         configure
