@@ -62,39 +62,44 @@ async def run_publishers(
     would send its jobs late, in a burst); stopped after `window_s` (0: when every chunk is sent).
     The start time (unix) and each process's report."""
     share = -(-jobs // processes)
-    env = {**os.environ, **settings.as_env()}
     with tempfile.TemporaryDirectory(prefix="paced-") as folder:
         paths = [Path(folder) / f"{first}.json" for first in range(0, jobs, share)]
-        started = []
-        for first, path in zip(range(0, jobs, share), paths, strict=True):
-            args = [
-                tag,
-                str(first),
-                str(min(share, jobs - first)),
-                str(chunks),
-                str(window_s),
-                str(path),
-                mix,
-            ]
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "benchmarks.paced_publisher", *args,
-                env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            started.append(process)
-        for process in started:
-            assert process.stdout is not None
-            if (await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)).strip() != b"ready":
-                raise RuntimeError("a publisher process did not start")
-        start_at = time.time() + START_DELAY_S
-        for process in started:  # all at once: each waits for this line
-            assert process.stdin is not None
-            process.stdin.write(f"{start_at}\n".encode())
-            await process.stdin.drain()
+        arguments = [
+            [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s), str(path), mix]
+            for first, path in zip(range(0, jobs, share), paths, strict=True)
+        ]
+        start_at, started = await start_together("benchmarks.paced_publisher", arguments, settings)
         for process in started:
             await process.communicate()
             if process.returncode != 0:
                 raise RuntimeError(f"a publisher process exited with {process.returncode}")
         return start_at, [json.loads(path.read_text()) for path in paths]
+
+
+async def start_together(
+    module: str, arguments: list[list[str]], settings: BusSettings
+) -> tuple[float, list[asyncio.subprocess.Process]]:
+    """One `python -m module` process per argument list, with the bus settings in its environment
+    and pipes on stdin and stdout; once every one has printed "ready" (connected), each is sent the
+    same start time (unix) on stdin. The start time and the processes."""
+    env = {**os.environ, **settings.as_env()}
+    started = []
+    for args in arguments:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, *args,
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        started.append(process)
+    for process in started:
+        assert process.stdout is not None
+        if (await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)).strip() != b"ready":
+            raise RuntimeError(f"a {module} process did not start")
+    start_at = time.time() + START_DELAY_S
+    for process in started:  # all at once: each waits for this line
+        assert process.stdin is not None
+        process.stdin.write(f"{start_at}\n".encode())
+        await process.stdin.drain()
+    return start_at, started
 
 
 def main(argv: list[str]) -> None:
