@@ -11,6 +11,7 @@ Standard library only (it runs beside a server, before any virtualenv exists).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -51,10 +52,8 @@ async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, de
         pass
     finally:
         await queue.put((0.0, b""))
-        try:
+        with contextlib.suppress(OSError):
             await sending
-        except OSError:
-            pass
         writer.close()
 
 
