@@ -7,7 +7,8 @@ for byte at the end. Writes soak.json, summary.md and soak.png under --results.
     python -m benchmarks.soak --minutes 2 --sample-s 10 --rate 40 --probe-seconds 0   # a smoke run
 
 Exit status 0 when every log was exact, every viewer frame right and memory and descriptors held
-(the RSS of every process at the end within 10% of minute 10, descriptors within 10), else 1.
+(the RSS of every process at the end within 10% of minute 10, descriptors within 10 or 10%),
+else 1.
 Needs RabbitMQ and Cassandra on loopback (scripts/rabbitmq.sh, scripts/cassandra.sh)."""
 
 from __future__ import annotations

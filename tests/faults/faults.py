@@ -89,8 +89,8 @@ def kill_cluster_node(node: str, seconds: float, while_compacting: bool = False)
     async def inject(fleet: Fleet) -> str:
         when = ""
         if while_compacting:
-            when = " while the compactor wrote a job's segments" if await until_compacting(fleet) else ""
-            when = when or " (the compactor was NOT busy)"
+            busy = await until_compacting(fleet)
+            when = " while the compactor wrote a job's segments" if busy else " (the compactor was NOT busy)"
         await asyncio.to_thread(server_script, "cluster", "kill", node)
         lag = await fleet.watch_lag(seconds)
         started = time.monotonic()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,14 +221,19 @@ class Fleet:
             if job.seen is not None and not job.seen.ended
         )
 
-    async def watch_lag(self, seconds: float) -> int:
-        """Sleep through a fault, returning the largest delivery backlog seen meanwhile."""
-        worst = 0
+    @staticmethod
+    async def _worst(measure: Callable[[], float], seconds: float) -> float:
+        """The largest value of `measure` seen every 0.1 s for `seconds`."""
+        worst = 0.0
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            worst = max(worst, self.delivery_lag())
+            worst = max(worst, measure())
             await asyncio.sleep(0.1)
         return worst
+
+    async def watch_lag(self, seconds: float) -> int:
+        """Sleep through a fault, returning the largest delivery backlog seen meanwhile."""
+        return int(await self._worst(self.delivery_lag, seconds))
 
     def delivery_lag(self) -> int:
         """Confirmed chunks not yet received by their job's viewer, over all jobs."""
@@ -252,12 +258,7 @@ class Fleet:
 
     async def worst_wait(self, seconds: float) -> float:
         """The longest any confirmed chunk waited for its viewer, watched for `seconds`."""
-        worst = 0.0
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            worst = max(worst, self.oldest_undelivered_s())
-            await asyncio.sleep(0.1)
-        return worst
+        return await self._worst(self.oldest_undelivered_s, seconds)
 
     async def wait_recovered(self, fault_end: float, within_s: float) -> float | None:
         """Seconds from `fault_end` until the pipeline is live again: chunks confirmed after the
