@@ -47,6 +47,11 @@ class Deployment:
             for page in pages
         )
 
+    async def stored_bytes(self) -> float:
+        """Bytes of the chunks the ingesters newly stored."""
+        pages = await asyncio.gather(*(asyncio.to_thread(r.metrics) for r in self.ingesters))
+        return sum(metric_value(page, "logstore_ingest_bytes_total") for page in pages)
+
     def ingest_cpu_s(self) -> float:
         """CPU seconds used so far by the running ingesters."""
         return sum(cpu_seconds(r.process.pid) for r in self.ingesters if r.process.poll() is None)

@@ -25,6 +25,7 @@ class Peak:
     mix: str
     confirmed_per_s: float  # publishes the broker confirmed, over the whole run
     stored_per_s: float  # the peak: stored during the window
+    stored_mib_per_s: float  # the same window in bytes (chunks of a mix differ a thousandfold)
     backlog_grew: bool  # True: the pipeline, not the load generator, set the figure
 
     @property
@@ -37,12 +38,12 @@ async def measure_peak(
 ) -> Peak:
     jobs = max(3, round(offered_per_s * PACE_S))
     chunks = max(2, int(seconds / PACE_S))
-    window: list[tuple[float, float]] = []
+    window: list[tuple[float, float, float]] = []
 
     async def count() -> None:
         await asyncio.sleep(SETTLE_S)
         while True:
-            window.append((time.monotonic(), await deployment.handled()))
+            window.append((time.monotonic(), await deployment.handled(), await deployment.stored_bytes()))
             await asyncio.sleep(1.0)
 
     counting = asyncio.create_task(count())
@@ -52,7 +53,7 @@ async def measure_peak(
         counting.cancel()
     sent = sum(int(out["sent"]) for out in outputs)
     elapsed = max(1e-9, time.time() - start_at)
-    (t0, h0), (t1, h1) = window[0], window[-1]
+    (t0, h0, b0), (t1, h1, b1) = window[0], window[-1]
     stored_per_s = (h1 - h0) / max(1e-9, t1 - t0)
     backlog = sent - await deployment.handled()
     if not await wait_handled(deployment, sent, timeout_s=600):  # drain before whatever comes next
@@ -62,5 +63,6 @@ async def measure_peak(
         mix=mix,
         confirmed_per_s=sent / elapsed,
         stored_per_s=stored_per_s,
+        stored_mib_per_s=(b1 - b0) / max(1e-9, t1 - t0) / 2**20,
         backlog_grew=backlog > stored_per_s,  # more than a second's work queued at the end
     )

@@ -72,6 +72,7 @@ class Fleet:
     roles: dict[str, list[Role]] = field(default_factory=dict)
     publish_retries: int = 0
     backlog_peak: int = 0  # the most confirmed chunks not yet at their viewers, over the whole run
+    wait_peak_s: float = 0.0  # the longest a confirmed chunk waited for its viewer, over the run
     _stopping: bool = False
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
     _watching: asyncio.Task[None] | None = None
@@ -149,16 +150,29 @@ class Fleet:
             with contextlib.suppress(Exception):
                 await within(broken.close(), 5, "close")
 
+    async def _send(self, publisher: list[ChunkPublisher], job: SentJob, paced: bool = True) -> None:
+        """A job's chunks in order, each confirmed; its viewer connects after the first."""
+        for clock in range(job.chunks):
+            await self._publish_confirmed(publisher, job, clock)
+            if clock == 0:
+                job.seen = Followed(job.job_id)
+                job.viewer = asyncio.create_task(follow(self.streamer.base, job.seen))
+            if paced and not self._stopping:  # once stopping, the rest goes at full speed
+                await asyncio.sleep(self.interval_s)
+
     async def _slot(self, publisher: list[ChunkPublisher]) -> None:
         while not self._stopping:
-            job = self._new_job()
-            for clock in range(job.chunks):
-                await self._publish_confirmed(publisher, job, clock)
-                if clock == 0:
-                    job.seen = Followed(job.job_id)
-                    job.viewer = asyncio.create_task(follow(self.streamer.base, job.seen))
-                if not self._stopping:  # once stopping, the rest of the job goes at full speed
-                    await asyncio.sleep(self.interval_s)
+            await self._send(publisher, self._new_job())
+
+    async def burst(self, jobs: int, chunks: int, chunk_bytes: int) -> None:
+        """`jobs` extra jobs at once, each sending `chunks` chunks of `chunk_bytes` as fast as the
+        broker confirms them (a build dumping an artifact into its log); checked like the rest."""
+        sent = []
+        for _ in range(jobs):
+            log = job_named(f"{self.prefix}-{len(self.jobs):05d}", chunks)
+            sent.append(SentJob(JobLog(log.job_id, log.text_index, chunks, chunk_bytes)))
+            self.jobs.append(sent[-1])
+        await asyncio.gather(*(self._send(self._publisher, job, paced=False) for job in sent))
 
     async def start_load(self) -> None:
         publisher = [await ChunkPublisher.connect(self.bus)]
@@ -169,6 +183,7 @@ class Fleet:
     async def _watch_backlog(self) -> None:
         while True:
             self.backlog_peak = max(self.backlog_peak, self.delivery_lag())
+            self.wait_peak_s = max(self.wait_peak_s, self.oldest_undelivered_s())
             await asyncio.sleep(0.2)
 
     async def finish_load(self, within_s: float = 300) -> None:

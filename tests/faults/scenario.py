@@ -29,6 +29,7 @@ class FaultResult:
     viewer_mismatches: int  # viewers whose bytes differ from the source
     reconnects: int
     backlog_peak: int  # the most confirmed chunks not yet at their viewers
+    wait_peak_s: float  # the longest a confirmed chunk waited for its viewer (the fault's latency)
     load: str  # what the fleet offered: chunks/s, sizes, jobs at once
 
 
@@ -91,6 +92,7 @@ async def check(fleet: Fleet, target: str, name: str, observed: str, recovery: f
         viewer_mismatches=viewer_bad,
         reconnects=reconnects,
         backlog_peak=fleet.backlog_peak,
+        wait_peak_s=fleet.wait_peak_s,
         load=fleet.load_text(),
     )
 
@@ -100,8 +102,8 @@ def table(results: list[FaultResult], title: str) -> str:
         f"### {title}",
         "",
         "| fault | load | observed | published, confirmed | stored | lost | out of order | duplicates "
-        "| recovery | backlog peak |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| recovery | backlog peak | longest wait |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         recovery = "never" if r.recovery_s is None else f"{r.recovery_s:.1f} s"
@@ -111,7 +113,7 @@ def table(results: list[FaultResult], title: str) -> str:
         lines.append(
             f"| {r.fault} | {r.load} | {r.observed}; {r.reconnects} viewer reconnects | "
             f"{r.chunks} chunks, {r.jobs} jobs | {r.chunks_stored} | {lost} | {r.out_of_order} | "
-            f"{r.duplicates} | {recovery} | {r.backlog_peak} chunks |"
+            f"{r.duplicates} | {recovery} | {r.backlog_peak} chunks | {r.wait_peak_s:.1f} s |"
         )
     lines.append(f"\n_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_\n")
     return "\n".join(lines)
