@@ -39,6 +39,7 @@ async def measure_peak(
     jobs = max(3, round(offered_per_s * PACE_S))
     chunks = max(2, int(seconds / PACE_S))
     window: list[tuple[float, float, float]] = []
+    before = await deployment.handled()  # what earlier probes on the same deployment left
 
     async def count() -> None:
         await asyncio.sleep(SETTLE_S)
@@ -55,8 +56,9 @@ async def measure_peak(
     elapsed = max(1e-9, time.time() - start_at)
     (t0, h0, b0), (t1, h1, b1) = window[0], window[-1]
     stored_per_s = (h1 - h0) / max(1e-9, t1 - t0)
-    backlog = sent - await deployment.handled()
-    if not await wait_handled(deployment, sent, timeout_s=600):  # drain before whatever comes next
+    backlog = before + sent - await deployment.handled()
+    # drain before whatever comes next
+    if not await wait_handled(deployment, round(before) + sent, timeout_s=600):
         raise RuntimeError("the probe's backlog did not drain within 10 minutes")
     return Peak(
         offered_per_s=jobs / PACE_S,
