@@ -247,8 +247,11 @@ class Fleet:
         return worst
 
     async def watch_lag(self, seconds: float) -> int:
-        """Sleep through a fault, returning the largest delivery backlog seen meanwhile."""
-        return int(await self._worst(self.delivery_lag, seconds))
+        """Sleep through a fault, returning the largest delivery backlog seen meanwhile (it counts
+        towards the row's backlog peak too: this samples more often than the background watch)."""
+        lag = int(await self._worst(self.delivery_lag, seconds))
+        self.backlog_peak = max(self.backlog_peak, lag)
+        return lag
 
     def delivery_lag(self) -> int:
         """Confirmed chunks not yet received by their job's viewer, over all jobs."""
