@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from logstore.errors import ConfigError
 
 MiB = 1024 * 1024
+# A job that never sent its final chunk is given up on only after this much silence: longer than
+# the longest job the common CI services allow (GitHub Actions' self-hosted runners: 5 days;
+# GitLab, Buildkite and Travis CI cap jobs at hours), so a quiet build step is never mistaken for
+# a dead worker; well inside the 60-day chunk TTL. A late chunk reopens the job anyway.
+ABANDON_RUNNING_AFTER_S = 6 * 86_400.0
 _COMMON = SettingsConfigDict(env_prefix="LOGSTORE_", extra="ignore", frozen=True)
 
 
@@ -224,7 +229,12 @@ class CompactSettings(BaseSettings):
         gt=0,
         description="a finished job with holes and no write for this long is archived as abandoned",
     )
-    lease_s: float = Field(120.0, ge=1, description="compaction lease; longer than any one compaction")
+    abandon_running_after_s: float = Field(
+        ABANDON_RUNNING_AFTER_S,
+        gt=0,
+        description="a job without its final chunk and no write for this long is archived as abandoned",
+    )
+    lease_s: float = Field(120.0, ge=1, description="compaction lease; renewed while a compaction runs")
     retry_s: float = Field(5.0, gt=0, description="delay before a job that was not ready is tried again")
     compactors: int = Field(2, ge=1, description="jobs compacted at once per process")
     sweep_interval_s: float = Field(300.0, gt=0, description="how often the sweep looks for missed jobs")

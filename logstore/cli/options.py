@@ -37,6 +37,11 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--grace-s", type=float, help="wait for missing chunks of a finished job (default 5)")
     group.add_argument("--lease-s", type=float, help="compaction lease in seconds (default 120)")
     group.add_argument("--abandon-after-s", type=float, help="archive a job with holes after this idle time")
+    group.add_argument(
+        "--abandon-running-after-s",
+        type=float,
+        help="archive a job that never sent its final chunk after this idle time (default 6 days)",
+    )
     group.add_argument("--error-patterns", help="JSON file of extra rules for the viewer's jump to the error")
     group.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
 
@@ -49,7 +54,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "write_token", "read_token", "admin_token", "url_signing_key",
         "rate_limit", "rate_burst",
         "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",
-        "zstd_level", "zstd_dictionary", "grace_s", "lease_s", "abandon_after_s", "error_patterns",
+        "zstd_level", "zstd_dictionary", "grace_s", "lease_s", "abandon_after_s", "abandon_running_after_s",
+        "error_patterns",
     )  # fmt: skip
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     return Settings(overrides)
