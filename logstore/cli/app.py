@@ -21,10 +21,16 @@ from stream.routes import stream_routers
 
 
 def build_app(
-    settings: Settings, store: LogStore, bus: Bus, rate_clock: Callable[[], float] = time.monotonic
+    settings: Settings,
+    store: LogStore,
+    bus: Bus,
+    rate_clock: Callable[[], float] = time.monotonic,
+    service: IngestService | None = None,
 ) -> FastAPI:
-    """The all-in-one HTTP app over an open store; the rate limit refills by `rate_clock`."""
-    service = IngestService(store, bus, settings.limits)
+    """The all-in-one HTTP app over an open store; the rate limit refills by `rate_clock`. Its
+    ingest routes store through `service` when given (`serve` shares one with its AMQP
+    consumer, so both see one circuit breaker and one set of caches), else through their own."""
+    service = service or IngestService(store, bus, settings.limits)
     return create_app(
         routers=[
             ingest_router(service, settings.auth),

@@ -1,5 +1,5 @@
 """`logstore serve`: every role in one process, on the embedded default (SQLite, in-process bus)
-or on the servers the flags name."""
+or on the servers the flags name: given RabbitMQ, it also consumes the chunks workers publish."""
 
 from __future__ import annotations
 
@@ -27,16 +27,24 @@ def register(commands: Any) -> None:
 async def serve(settings: Settings, store: LogStore, bus: Bus) -> None:
     from compactor.sweep import Sweeper
     from compactor.worker import CompactionWorker
+    from ingest.consumer import AmqpIngester
+    from ingest.service import IngestService
+    from logstore.bus.amqp import AmqpBus
     from logstore.cli.app import build_app
     from logstore.process import Worker, run_role
+    from logstore.supervisor import Supervisor
 
     where = settings.store.store.split("?")[0]
     log.info("serving", extra={"listen": settings.http.listen, "store": where})
+    service = IngestService(store, bus, settings.limits)
     workers: list[Worker] = [
         CompactionWorker(store, bus, settings.compact),
         Sweeper(store, bus, settings.compact),
     ]
-    await run_role(build_app(settings, store, bus), settings.http, workers, stream=settings.stream)
+    if isinstance(bus, AmqpBus):  # workers publish to RabbitMQ; the in-process bus carries no chunks
+        workers.append(Supervisor("amqp_ingester", lambda: AmqpIngester(service, bus)))
+    app = build_app(settings, store, bus, service=service)
+    await run_role(app, settings.http, workers, stream=settings.stream)
 
 
 def run(args: argparse.Namespace) -> int:
