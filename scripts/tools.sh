@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tools the benchmark runs beside the servers: wrk (Debian's package), the HTTP load generator of
-# `logstore bench` (benchmarks/http_ingest.py), and curl, its download client (benchmarks/big_download.py).
-# Installs what is missing; does nothing otherwise.
+# `logstore bench` (benchmarks/http_ingest.py), and curl, its download client (benchmarks/big_download.py);
+# and the tests' AMQP worker in Go (scripts/go_publisher.sh). Installs what is missing; does nothing otherwise.
 set -euo pipefail
 LOG_PREFIX=tools
 # shellcheck source=scripts/lib.sh
@@ -15,3 +15,4 @@ if ! command -v curl >/dev/null 2>&1; then
     apt_install curl
 fi
 say "curl: $(curl --version | head -1)"
+"$(dirname "${BASH_SOURCE[0]}")/go_publisher.sh" # the tests' worker in Go

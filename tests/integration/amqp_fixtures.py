@@ -107,3 +107,15 @@ async def queue_depth(settings: BusSettings, queue_name: str) -> int:
         channel = await connection.channel()
         declared = await channel.declare_queue(queue_name, passive=True)
         return declared.declaration_result.message_count or 0
+
+
+async def queue_consumers(settings: BusSettings, queue_name: str) -> int:
+    """Consumers of `queue_name` now; 0 while no process has declared it yet."""
+    connection = await aio_pika.connect(settings.bus)
+    async with connection:
+        channel = await connection.channel()
+        try:
+            declared = await channel.declare_queue(queue_name, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            return 0
+        return declared.declaration_result.consumer_count or 0
