@@ -19,6 +19,10 @@ Contract, shared by every backend and checked by one conformance suite
 - Not found: `get_job` raises JobNotFound for a job with no chunk and no record; `read_chunks`
   of such a job yields nothing.
 - Deletion: `delete_job` removes the job's chunks, archive, record and protection for good.
+- Unarchived jobs: every job with a record that is not archived (running or finished) is listed
+  by `unarchived_jobs`, however old, from its first stored chunk until `mark_compacted` or
+  `delete_job`; the compactor's sweep pages through it so no job's chunks reach their TTL
+  unarchived.
 - Protection: a job's private flag and registered secret values are kept apart from its chunks
   (they may be set before its first chunk); they only ever grow: a private job stays private,
   a registered secret stays registered. Chunks and archives always keep the raw bytes.
@@ -218,6 +222,13 @@ class LogStore(ABC):
     async def list_jobs(self, created_after: float, created_before: float, limit: int) -> list[JobListing]:
         """Jobs whose first chunk came in [created_after, created_before), newest first, at most
         `limit` of them."""
+
+    @abstractmethod
+    async def unarchived_jobs(self, after: str | None, limit: int) -> list[str]:
+        """Up to `limit` ids of jobs that are not archived (running or finished), however old,
+        in the backend's own fixed order, starting after the id `after` (None: from the start).
+        Pass the last id of a page to get the next; a page shorter than `limit` is the last.
+        A job written or archived while pages are read may or may not be listed in this pass."""
 
     @abstractmethod
     async def delete_job(self, job_id: str) -> bool:

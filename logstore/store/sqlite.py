@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at  REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_created_at ON jobs (created_at);
+-- The jobs not archived yet, however old, for the sweep: a partial index, so its size follows the
+-- running and finished jobs only (created by executescript on databases of older releases too).
+CREATE INDEX IF NOT EXISTS jobs_unarchived ON jobs (job_id) WHERE state IS NULL;
 CREATE TABLE IF NOT EXISTS segments (
     job_id      TEXT NOT NULL,
     idx         INTEGER NOT NULL, -- 0, 1, 2, ... in log order
@@ -137,6 +140,8 @@ _READ_PAGE = (
 )
 _SELECT_SIZES = "SELECT clock, size FROM chunks WHERE job_id = ? ORDER BY clock"
 _SELECT_JOB_ROW = "SELECT state, final_clock, created_at, updated_at FROM jobs WHERE job_id = ?"
+# `state IS NULL` matches the partial index jobs_unarchived, which SQLite then walks in job_id order
+_SELECT_UNARCHIVED = "SELECT job_id FROM jobs WHERE state IS NULL AND job_id > ? ORDER BY job_id LIMIT ?"
 
 
 def path_from_url(url: str) -> Path:
@@ -336,6 +341,14 @@ class SQLiteStore(LogStore):
         )
         return [JobListing(job_id, created_at) for job_id, created_at in rows]
 
+    async def unarchived_jobs(self, after: str | None, limit: int) -> list[str]:
+        """Job ids in ascending order; a job is listed while its state is NULL (running or
+        finished), which `mark_compacted` sets and `delete_job` removes with the row."""
+        params = ("" if after is None else after, limit)
+        query = _SELECT_UNARCHIVED
+        rows = await self._run(self._readers, lambda conn: conn.execute(query, params).fetchall())
+        return [job_id for (job_id,) in rows]
+
     async def delete_job(self, job_id: str) -> bool:
         def delete(conn: sqlite3.Connection) -> bool:
             with conn:
@@ -412,6 +425,13 @@ def _put_one(conn: sqlite3.Connection, chunk: Chunk, now: float) -> PutOutcome:
     final = chunk.clock if chunk.final else None
     conn.execute(_UPSERT_JOB, (chunk.job_id, final, chunk.clock, chunk.size, now, now))
     return PutResult.CREATED
+
+
+def index_unarchived(conn: sqlite3.Connection, job_id: str) -> None:
+    """(Re)list a job in `unarchived_jobs`, for a reopen of an archived job (in its transaction).
+    Here that list is the jobs whose state is NULL (derived: running or finished), so this clears
+    the archived state; the archive and its segments are the caller's to deal with."""
+    conn.execute("UPDATE jobs SET state = NULL WHERE job_id = ?", (job_id,))
 
 
 def _segment_refs(conn: sqlite3.Connection, job_id: str) -> list[SegmentRef]:

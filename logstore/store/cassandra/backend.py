@@ -94,6 +94,7 @@ class CassandraStore(LogStore):
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
             "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB", "INSERT_DICTIONARY", "SELECT_DICTIONARY",
             "SET_PRIVATE", "ADD_SECRETS", "SELECT_PROTECTION", "DELETE_PROTECTION",
+            "INSERT_UNARCHIVED", "DELETE_UNARCHIVED", "SELECT_UNARCHIVED",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
             # every write here may be repeated safely, except the lease transactions
@@ -250,6 +251,7 @@ class CassandraStore(LogStore):
             info.chunks, info.final_clock, info.dictionary_id, gaps, now,
         )  # fmt: skip
         await self._run("SET_STATE", info.state_name, now, job_id)
+        await self._run("DELETE_UNARCHIVED", cql.unarchived_shard(job_id), job_id)
 
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:
         rows = await self._run("SELECT_ARCHIVE", job_id)
@@ -299,8 +301,28 @@ class CassandraStore(LogStore):
         for (day,) in days:
             await self._run("DELETE_JOB_DAY", day, job_id)
         await self._run("DELETE_DAY_OF_JOB", job_id)
+        await self._run("DELETE_UNARCHIVED", cql.unarchived_shard(job_id), job_id)
         await self._run("DELETE_JOB", job_id)
         return True
+
+    async def unarchived_jobs(self, after: str | None, limit: int) -> list[str]:
+        """In (shard, job_id) order: the shards one after another, each in job_id order; a page
+        goes on into the next shards until it is full."""
+        shard, cursor = (0, "") if after is None else (cql.unarchived_shard(after), after)
+        found: list[str] = []
+        while shard < cql.UNARCHIVED_SHARDS and len(found) < limit:
+            wanted = limit - len(found)
+            rows = await self._run("SELECT_UNARCHIVED", shard, cursor, wanted)
+            found += [job_id for (job_id,) in rows]
+            if len(rows) < wanted:
+                shard, cursor = shard + 1, ""
+        return found
+
+    async def index_unarchived(self, job_id: str) -> None:
+        """(Re)list a job in `unarchived_jobs`, for a reopen of an archived job: call it before
+        the job's state leaves compacted/abandoned, so that the sweep never misses the job
+        (a listed job that is still archived is only skipped). Idempotent."""
+        await self._run("INSERT_UNARCHIVED", cql.unarchived_shard(job_id), job_id)
 
     async def set_private(self, job_id: str) -> None:
         await self._run("SET_PRIVATE", job_id)

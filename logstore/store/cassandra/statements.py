@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 CLOCKS_PER_BUCKET = 256  # bounds a partition to 256 chunks (256 MiB at the largest chunk size)
 
 INSERT_CHUNK = (
@@ -47,6 +49,22 @@ SELECT_KEYSPACE_TABLES = "SELECT table_name FROM system_schema.tables WHERE keys
 
 def bucket_of(clock: int) -> int:
     return clock // CLOCKS_PER_BUCKET
+
+
+# The unarchived_jobs table (schema version 8). Fixed for good: a row is found again (to delete
+# it) only in the shard its job id hashes to. 64 partitions keep each one's tombstones (a row
+# deleted per archived job) at 1/64 of the archiving rate: at 100,000 jobs a day and the default
+# gc_grace_seconds of 10 days, about 16,000 a partition, under Cassandra's 100,000 failure threshold.
+UNARCHIVED_SHARDS = 64
+INSERT_UNARCHIVED = "INSERT INTO {ks}.unarchived_jobs (shard, job_id) VALUES (?, ?)"
+DELETE_UNARCHIVED = "DELETE FROM {ks}.unarchived_jobs WHERE shard = ? AND job_id = ?"
+# one page of a shard, after the last job id of the previous page ('' for the first)
+SELECT_UNARCHIVED = "SELECT job_id FROM {ks}.unarchived_jobs WHERE shard = ? AND job_id > ? LIMIT ?"
+SELECT_ALL_JOB_STATES = "SELECT job_id, state FROM {ks}.jobs"  # the backfill of version 8 only
+
+
+def unarchived_shard(job_id: str) -> int:
+    return zlib.crc32(job_id.encode()) % UNARCHIVED_SHARDS
 
 
 INSERT_SEGMENT = (

@@ -6,9 +6,10 @@
 2. Decide each chunk's outcome (rules.final_conflict, the digest check): created, duplicate or
    refused.
 3. Write: a new bucket's row and a new job's index rows first (so whoever sees a chunk also finds
-   its bucket, and a job with a row is listed), then the chunks as one unlogged batch per chunk
-   partition (one mutation: all of it or nothing lands, and Cassandra does not size-check a
-   single-partition batch), with the job's updated_at refresh beside them; the final clock last.
+   its bucket, and a job with a row is listed, by day and among the unarchived jobs), then the
+   chunks as one unlogged batch per chunk partition (one mutation: all of it or nothing lands,
+   and Cassandra does not size-check a single-partition batch), with the job's updated_at
+   refresh beside them; the final clock last.
 
 The guarantees and the races each tolerates:
 - Byte-exact, idempotent per (job_id, clock): a chunk whose digest is stored is a duplicate and is
@@ -209,6 +210,10 @@ class ChunkWriter:
                 self.forget(job_id)
                 first.append(partial(self._run, "INSERT_JOB_DAY", day, job_id, now))
                 first.append(partial(self._run, "INSERT_DAY_OF_JOB", job_id, day))
+            if not plan.row.exists or plan.new_final is not None:
+                # listed for the sweep until archived; again with the final clock, so that a job
+                # begun by a release without this list is found once it finishes
+                first.append(partial(self._run, "INSERT_UNARCHIVED", cql.unarchived_shard(job_id), job_id))
             known = self._known_buckets.get(job_id, set())
             buckets = {cql.bucket_of(chunk.clock) for chunk in plan.to_write} - known
             first += [partial(self._run, "INSERT_BUCKET", job_id, bucket) for bucket in buckets]

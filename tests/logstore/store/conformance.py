@@ -27,6 +27,19 @@ async def log_bytes(store: LogStore, job_id: str) -> bytes:
     return b"".join(data for _, data in await read_all(store, job_id))
 
 
+async def unarchived(store: LogStore, page: int) -> list[str]:
+    """Every job id `unarchived_jobs` lists, page after page of `page` ids."""
+    listed: list[str] = []
+    after: str | None = None
+    while True:
+        ids = await store.unarchived_jobs(after, page)
+        assert len(ids) <= page
+        listed += ids
+        if len(ids) < page:
+            return listed
+        after = ids[-1]
+
+
 def chunks_of(job_id: str, data: bytes, size: int) -> list[Chunk]:
     pieces = split(data, size)
     return [Chunk.create(job_id, i, p, final=i == len(pieces) - 1) for i, p in enumerate(pieces)]
@@ -311,6 +324,22 @@ class StoreConformance:
             f"{job_id}-2",
             f"{job_id}-0",
         ]
+
+    async def test_every_unarchived_job_is_listed_page_by_page_until_archived_or_deleted(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        jobs = [f"{job_id}-{n:02}" for n in range(10)]
+        for n, job in enumerate(jobs):  # running and finished ones
+            await store.put_chunks([Chunk.create(job, 0, b"x"), Chunk.create(job, 1, b"y", final=n % 2 == 0)])
+        everything = await unarchived(store, page=5)  # with other tests' jobs: many pages
+        assert len(everything) == len(set(everything)), "a job listed twice"
+        assert sorted(job for job in everything if job.startswith(job_id)) == jobs
+        assert await store.unarchived_jobs(everything[-1], 5) == []  # after the last page
+        await store.mark_compacted(jobs[0], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1))
+        await store.mark_compacted(jobs[1], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1, abandoned=True))
+        assert await store.delete_job(jobs[2]) is True
+        left = await unarchived(store, page=1000)
+        assert sorted(job for job in left if job.startswith(job_id)) == jobs[3:]
 
     async def test_dictionaries_are_kept_by_id(self, store: LogStore) -> None:
         ident = random.randrange(1, 2**31)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from logstore.chunk import Chunk
-from logstore.store.sqlite import SQLiteStore
+from logstore.store.archive import ArchiveInfo
+from logstore.store.sqlite import _SELECT_UNARCHIVED, SQLiteStore, index_unarchived
 from tests.logstore.store.conformance import StoreConformance
 
 
@@ -38,3 +39,21 @@ async def test_a_database_from_before_chunk_times_is_migrated_and_reads(tmp_path
     finally:
         await store.close()
     await SQLiteStore(path).close()  # opening again changes nothing (idempotent)
+
+
+async def test_a_reopened_job_is_listed_again_and_the_list_uses_its_index(
+    sqlite_store: SQLiteStore, job_id: str, tmp_path: Path
+) -> None:
+    await sqlite_store.put_chunk(Chunk.create(job_id, 0, b"x", final=True))
+    await sqlite_store.mark_compacted(job_id, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0))
+    assert await sqlite_store.unarchived_jobs(None, 10) == []
+
+    def reopen(conn: sqlite3.Connection) -> None:
+        with conn:
+            index_unarchived(conn, job_id)
+
+    await sqlite_store._run(sqlite_store._writer, reopen)
+    assert await sqlite_store.unarchived_jobs(None, 10) == [job_id]
+    with sqlite3.connect(sqlite_store._path) as conn:
+        plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {_SELECT_UNARCHIVED}", ("", 10)))
+    assert "jobs_unarchived" in plan, plan  # never a scan of every job ever archived
