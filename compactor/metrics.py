@@ -19,7 +19,24 @@ RATIO = Histogram(
     buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32),
 )
 IN_PROGRESS = Gauge("logstore_compactor_in_progress", "Jobs being compacted now")
-BACKLOG = Gauge("logstore_compactor_backlog", "Finished jobs not archived yet, as of the last sweep")
+# Set by the sweep (compactor/sweep.py) once it has read every unarchived job, however old.
+BACKLOG = Gauge(
+    "logstore_compactor_backlog",
+    "Jobs due for archiving and not archived yet, as of the last sweep: finished, or without a write "
+    "for abandon_running_after_s",
+)
+UNARCHIVED = Gauge(
+    "logstore_compactor_unarchived_jobs", "Jobs not archived yet (running or finished), as of the last sweep"
+)
+OLDEST_DUE = Gauge(
+    "logstore_compactor_oldest_due_seconds",
+    "How long the longest-waiting job the last sweep found due has been due for archiving (finished: "
+    "since its last write; without a final chunk: since abandon_running_after_s after it); 0 when none",
+)
+SWEEP_SUCCESS = Gauge(
+    "logstore_compactor_sweep_last_success_timestamp_seconds",
+    "Unix time at which this process last finished a sweep of every unarchived job; 0 before the first",
+)
 
 # The failure seen in normal operation exists at 0 from the start, so the first failure is an
 # increase Prometheus can see; other reasons (exception names) appear when they first happen.

@@ -1,8 +1,10 @@
-"""The sweep: a safety net under the compaction queue. Every `sweep_interval_s` it looks at the
-jobs of the last `sweep_window_s` and requests compaction of every finished job that is not
-archived yet (a request lost with a broker, or a job whose holes have since become final), and of
-every running job without a write for `abandon_after_s` (its worker died before the final chunk:
-it is archived as abandoned)."""
+"""The sweep: a safety net under the compaction queue. Every `sweep_interval_s` it pages through
+every job that is not archived, however old (`LogStore.unarchived_jobs`: no window, no cap), and
+requests compaction of every finished one (a request lost with a broker, a job whose holes have
+since become final, an archive that failed) and of every running one without a write for
+`abandon_running_after_s` (its worker died before the final chunk: it is archived as abandoned).
+So no job's chunks reach their TTL (60 days) unarchived unless archiving keeps failing, and then
+`logstore_compactor_oldest_due_seconds` says so long before (alert LogstoreJobNotArchived)."""
 
 from __future__ import annotations
 
@@ -17,22 +19,30 @@ from compactor import metrics
 from logstore.bus import Bus
 from logstore.config import CompactSettings
 from logstore.errors import JobNotFound, LogstoreError
-from logstore.store import JobState, LogStore
+from logstore.store import JobState, JobStatus, LogStore
 
 log = logging.getLogger("logstore.compactor")
 
-SWEEP_PAGE = 10_000
+SWEEP_PAGE = 1_000  # job ids per read of the unarchived list
+STATUS_READS = 100  # job statuses read at once
 
 
 class Sweeper:
     def __init__(
-        self, store: LogStore, bus: Bus, settings: CompactSettings, clock: Callable[[], float] = time.time
+        self,
+        store: LogStore,
+        bus: Bus,
+        settings: CompactSettings,
+        clock: Callable[[], float] = time.time,
+        page: int = SWEEP_PAGE,
     ) -> None:
-        """`clock` gives the unix time the window and idleness are measured from."""
+        """`clock` gives the unix time idleness and ages are measured from; `page` is how many
+        job ids one read of the store's unarchived list returns (every page is swept)."""
         self.store = store
         self.bus = bus
         self.settings = settings
         self.clock = clock
+        self.page = page
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -50,20 +60,51 @@ class Sweeper:
         self._stopping.set()
 
     async def sweep(self) -> int:
-        """Request compaction of finished, unarchived jobs; return how many were requested."""
+        """Request compaction of every unarchived job that is due; return how many were requested.
+        The gauges change only once every page was read."""
         now = self.clock()
-        jobs = await self.store.list_jobs(now - self.settings.sweep_window_s, now + 1, SWEEP_PAGE)
-        requested = 0
-        backlog = 0
-        for listing in jobs:
-            try:
-                status = await self.store.job_status(listing.job_id)
-            except JobNotFound:
-                continue
-            idle = now - (status.updated_at or now) >= self.settings.abandon_after_s
-            if status.state is JobState.FINISHED or (status.state is JobState.RUNNING and idle):
-                backlog += 1
-                await self.bus.request_compaction(listing.job_id)
-                requested += 1
-        metrics.BACKLOG.set(backlog)
+        seen = requested = 0
+        oldest_due = 0.0
+        after: str | None = None
+        while True:
+            page = await self.store.unarchived_jobs(after, self.page)
+            for job_id, status in zip(page, await self._statuses(page), strict=True):
+                if status is None or status.state.archived:  # deleted or archived meanwhile
+                    continue
+                seen += 1
+                due_since = self._due_since(status, now)
+                if due_since is not None and due_since <= now:
+                    await self.bus.request_compaction(job_id)
+                    requested += 1
+                    oldest_due = max(oldest_due, now - due_since)
+            if len(page) < self.page:
+                break
+            after = page[-1]
+        metrics.UNARCHIVED.set(seen)
+        metrics.BACKLOG.set(requested)
+        metrics.OLDEST_DUE.set(oldest_due)
+        metrics.SWEEP_SUCCESS.set(time.time())
         return requested
+
+    def _due_since(self, status: JobStatus, now: float) -> float | None:
+        """When the job became due for archiving: at its last write once finished (the
+        compactor itself waits `grace_s` for holes, `abandon_after_s` at most), or
+        `abandon_running_after_s` after its last write while it has no final chunk."""
+        written = status.updated_at if status.updated_at is not None else now
+        if status.state is JobState.FINISHED:
+            return written
+        if status.state is JobState.RUNNING:
+            return written + self.settings.abandon_running_after_s
+        return None
+
+    async def _statuses(self, job_ids: list[str]) -> list[JobStatus | None]:
+        found: list[JobStatus | None] = []
+        for start in range(0, len(job_ids), STATUS_READS):
+            found += await asyncio.gather(*(self._status(j) for j in job_ids[start : start + STATUS_READS]))
+        return found
+
+    async def _status(self, job_id: str) -> JobStatus | None:
+        try:
+            return await self.store.job_status(job_id)
+        except JobNotFound:
+            return None

@@ -237,8 +237,11 @@ class CompactSettings(BaseSettings):
     lease_s: float = Field(120.0, ge=1, description="compaction lease; renewed while a compaction runs")
     retry_s: float = Field(5.0, gt=0, description="delay before a job that was not ready is tried again")
     compactors: int = Field(2, ge=1, description="jobs compacted at once per process")
-    sweep_interval_s: float = Field(300.0, gt=0, description="how often the sweep looks for missed jobs")
-    sweep_window_s: float = Field(86_400.0, gt=0, description="how far back the sweep looks")
+    sweep_interval_s: float = Field(
+        300.0,
+        gt=0,
+        description="how often the sweep looks at every unarchived job, however old",
+    )
 
 
 class LoggingSettings(BaseSettings):

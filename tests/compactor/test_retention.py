@@ -102,7 +102,7 @@ async def test_the_sweep_requests_finished_jobs_that_were_missed(any_store: LogS
         return written + 1
 
     bus = MemoryBus()
-    await Sweeper(any_store, bus, CompactSettings(sweep_window_s=60), a_second_after_the_last_write).sweep()
+    await Sweeper(any_store, bus, CompactSettings(), a_second_after_the_last_write).sweep()
     requested = set()
     while not bus.requests.empty():
         requested.add(bus.requests.get_nowait())
