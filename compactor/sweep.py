@@ -25,6 +25,7 @@ log = logging.getLogger("logstore.compactor")
 
 SWEEP_PAGE = 1_000  # job ids per read of the unarchived list
 STATUS_READS = 100  # job statuses read at once
+LONG_DUE_S = 86_400.0  # the oldest due job is named in a warning past this (LogstoreJobNotArchived)
 
 
 class Sweeper:
@@ -46,6 +47,8 @@ class Sweeper:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
+        # a process that has not finished a sweep yet counts from its start (LogstoreSweepNotRunning)
+        metrics.SWEEP_SUCCESS.set(time.time())
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):  # jitter: sweepers of several processes spread out
                 delay = self.settings.sweep_interval_s * random.uniform(0.8, 1.2)
@@ -65,6 +68,7 @@ class Sweeper:
         now = self.clock()
         seen = requested = 0
         oldest_due = 0.0
+        oldest_job = ""
         after: str | None = None
         while True:
             page = await self.store.unarchived_jobs(after, self.page)
@@ -76,10 +80,16 @@ class Sweeper:
                 if due_since is not None and due_since <= now:
                     await self.bus.request_compaction(job_id)
                     requested += 1
-                    oldest_due = max(oldest_due, now - due_since)
+                    if now - due_since > oldest_due:
+                        oldest_due, oldest_job = now - due_since, job_id
             if len(page) < self.page:
                 break
             after = page[-1]
+        if oldest_due > LONG_DUE_S:
+            log.warning(
+                "job %s due for archiving %.1f h ago, not archived (%d jobs due)",
+                oldest_job, oldest_due / 3600, requested,
+            )  # fmt: skip
         metrics.UNARCHIVED.set(seen)
         metrics.BACKLOG.set(requested)
         metrics.OLDEST_DUE.set(oldest_due)

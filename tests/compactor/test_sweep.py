@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from prometheus_client import REGISTRY
 
 from compactor.archive_job import ArchiveJob, Outcome
@@ -77,14 +78,15 @@ async def test_a_running_job_is_due_only_after_abandon_running_after_s(
 
 
 async def test_a_job_that_keeps_failing_to_archive_keeps_ageing(
-    sqlite_store: SQLiteStore, job_id: str
+    sqlite_store: SQLiteStore, job_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nothing archives it (the compaction requests go nowhere): each sweep requests it again and
-    reports it older, which is what LogstoreJobNotArchived alerts on."""
+    reports it older, which is what LogstoreJobNotArchived alerts on; past a day it is named."""
     written = await finished(sqlite_store, job_id)
     for days in (1, 2, 3):
         assert await requests(sqlite_store, FakeClock(written + days * DAY)) == Counter([job_id])
         assert gauge("oldest_due_seconds") == days * DAY
+    assert f"job {job_id} due for archiving 72.0 h ago, not archived" in caplog.text
     success = gauge("sweep_last_success_timestamp_seconds")
     assert success is not None
     assert success > 0
