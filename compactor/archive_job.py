@@ -1,7 +1,7 @@
 """Archive one finished job: a pipeline with one outcome however many compactors try at once.
 
     claim -> wait for stragglers -> assemble in clock order -> compress into segments -> store
-    -> verify by reading back -> mark compacted -> remove chunks -> release
+    -> verify by reading back -> mark compacted -> settle: remove the archived chunks -> release
 
 Why readers never meet a missing log: segments are written and verified while the chunks are
 still there and the job is not yet marked compacted, so every reader still reads chunks. Marking
@@ -12,26 +12,43 @@ looks again, sees the job compacted and continues from the archive at the same b
 (the next one starts over; rewriting segments is harmless) or a compacted job whose chunks the
 next attempt removes.
 
-One attempt at a time, within a process and across processes: see `ArchiveJob`.
+No acknowledged chunk is removed unless the archive holds it. A chunk may be stored after the
+chunks were read (a hole filled late, a chunk of a job archived as abandoned): settling removes
+only the clocks the archive's segments hold, and first looks for chunks outside them. Finding one,
+it reopens the job (logstore/store/reopen.py) instead, and the job is archived again later with
+it. The writer does the mirror image, so that a chunk stored after this look is not lost either:
+the store reports it as JobArchived(stored) and the ingest service reopens the job.
+
+When a job counts as over: its final chunk is stored (and every clock up to it, or
+`abandon_after_s` passed without a write: the holes are not coming), or, without a final chunk,
+`abandon_running_after_s` passed without a write. A late chunk reopens it either way.
+
+One attempt at a time, within a process and across processes: see `ArchiveJob`. The lease is
+renewed while the attempt runs and checked before it marks the job compacted and before it removes
+chunks (compactor/lease.py); an attempt that lost it stops there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import enum
 import hashlib
 import itertools
 import logging
+import math
 import time
 from collections.abc import Callable
 
 from compactor import metrics
 from compactor.job_locks import JobLocks
+from compactor.lease import Lease, LeaseLost
 from compactor.segmenter import Segmenter
 from logstore.config import CompactSettings
 from logstore.errors import JobNotFound
 from logstore.store import JobInfo, LogStore
-from logstore.store.archive import ArchiveInfo, Segment, decompress
+from logstore.store.archive import ArchiveInfo, Segment, SegmentRef, decompress
+from logstore.store.reopen import reopen_held
 
 log = logging.getLogger("logstore.compactor")
 
@@ -43,7 +60,8 @@ class Outcome(enum.StrEnum):
     ALREADY = "already"  # compacted before (a repeated request)
     GONE = "gone"  # deleted meanwhile
     NOT_READY = "not_ready"  # no final chunk yet, or clocks still missing after the grace period
-    BUSY = "busy"  # another compactor holds the lease
+    BUSY = "busy"  # another compactor (or a delete, a reopen) holds the lease, or took it from us
+    REOPENED = "reopened"  # a chunk came in while archiving: the job runs again, archived later
 
 
 class VerificationFailed(Exception):
@@ -99,32 +117,49 @@ class ArchiveJob:
             status = await self.store.job_status(job_id)
         except JobNotFound:
             return Outcome.GONE
-        if status.state.archived:
-            await self.store.delete_chunks(job_id)  # a compactor may have died before this step
-            return Outcome.ALREADY
-        if status.final_clock is None and not self._idle(status.updated_at):
+        if (
+            not status.state.archived
+            and status.final_clock is None
+            and not self._idle(None, status.updated_at)
+        ):
             return Outcome.NOT_READY  # still running
-        if not await self.store.claim(job_id, owner, self.settings.lease_s):
+        lease = Lease(self.store, job_id, owner, self.settings.lease_s)
+        if not await lease.claim():
             return Outcome.BUSY
+        try:
+            return await self._attempt_held(job_id, lease)
+        except LeaseLost as exc:
+            log.warning("compaction stopped: %s", exc, extra={"job_id": job_id})
+            return Outcome.BUSY
+        except JobNotFound:
+            return Outcome.GONE  # deleted meanwhile
+        finally:
+            await lease.release()
+
+    async def _attempt_held(self, job_id: str, lease: Lease) -> Outcome:
+        if (await self.store.job_status(job_id)).state.archived:
+            # compacted before: by another compactor between our look and our claim, or by one
+            # that died before settling
+            return await self._settle(job_id, lease, Outcome.ALREADY)
         metrics.IN_PROGRESS.inc()
         started = time.perf_counter()
         try:
-            if (await self.store.job_status(job_id)).state.archived:
-                return Outcome.ALREADY  # another compactor finished it between our look and our claim
-            info = await self._wait_for_stragglers(job_id)
-            if not info.complete and not self._idle(info.updated_at):
+            info = await self._wait_for_stragglers(job_id, lease)
+            if not info.complete and not self._idle(info.final_clock, info.updated_at):
                 log.info(
                     "job incomplete, waiting for its chunks",
                     extra={"job_id": job_id, "missing": info.missing},
                 )
                 return Outcome.NOT_READY
-            archive = await self._archive(job_id, info, await self._last_clock(job_id, info))
+            archive = await self._archive(job_id, info, await self._last_clock(job_id, info), lease)
             await self._verify(job_id, archive)
+            await lease.keep(before_write=True)
             await self.store.mark_compacted(job_id, archive)
-            await self.store.delete_chunks(job_id)
+            outcome = await self._settle(job_id, lease, Outcome.COMPACTED)
         finally:
             metrics.IN_PROGRESS.dec()
-            await self.store.release(job_id, owner)
+        if outcome is not Outcome.COMPACTED:
+            return outcome
         metrics.DURATION.observe(time.perf_counter() - started)
         metrics.BYTES_IN.inc(archive.raw_bytes)
         metrics.BYTES_OUT.inc(archive.compressed_bytes)
@@ -137,19 +172,44 @@ class ArchiveJob:
                 "compressed_bytes": archive.compressed_bytes,
             },
         )
-        return Outcome.COMPACTED
+        return outcome
 
-    async def _wait_for_stragglers(self, job_id: str) -> JobInfo:
+    async def _settle(self, job_id: str, lease: Lease, done: Outcome) -> Outcome:
+        """Remove exactly the archived chunks; or, if a chunk the archive lacks is stored (it came
+        in while archiving), reopen the job instead: nothing acknowledged is ever removed."""
+        ranges = archived_ranges(await self.store.segment_refs(job_id))
+        late = [clock for clock, _ in await self.store.chunk_index(job_id) if not _within(clock, ranges)]
+        await lease.keep(before_write=True)
+        if late:
+            log.info(
+                "chunks came in while archiving: reopening", extra={"job_id": job_id, "clocks": late[:10]}
+            )
+            await reopen_held(self.store, job_id)
+            status = await self.store.job_status(job_id)
+            # a finished job is retried (and archived with its late chunks); a running one waits for
+            # its final chunk or the sweep, which request it again
+            return Outcome.NOT_READY if status.final_clock is not None else Outcome.REOPENED
+        await self.store.delete_chunks(job_id, ranges)
+        return done
+
+    async def _wait_for_stragglers(self, job_id: str, lease: Lease) -> JobInfo:
         deadline = time.monotonic() + self.settings.grace_s
         info = await self.store.get_job(job_id)
         while not info.complete and time.monotonic() < deadline:
             await asyncio.sleep(STRAGGLER_POLL_S)
+            await lease.keep()
             info = await self.store.get_job(job_id)
         return info
 
-    def _idle(self, updated_at: float | None) -> bool:
-        """No write for abandon_after_s: what is missing (chunks, or the final one) is not coming."""
-        return self.clock() - (updated_at or 0.0) >= self.settings.abandon_after_s
+    def _idle(self, final_clock: int | None, updated_at: float | None) -> bool:
+        """No write for long enough that what is missing is not coming: `abandon_after_s` for
+        the holes of a finished job, `abandon_running_after_s` for a job without a final chunk."""
+        limit = (
+            self.settings.abandon_after_s
+            if final_clock is not None
+            else self.settings.abandon_running_after_s
+        )
+        return self.clock() - (updated_at or 0.0) >= limit
 
     async def _last_clock(self, job_id: str, info: JobInfo) -> int:
         """The final clock, or for a job abandoned without one the last clock it received."""
@@ -158,7 +218,7 @@ class ArchiveJob:
         index = await self.store.chunk_index(job_id)
         return index[-1][0] if index else -1
 
-    async def _archive(self, job_id: str, info: JobInfo, final_clock: int) -> ArchiveInfo:
+    async def _archive(self, job_id: str, info: JobInfo, final_clock: int, lease: Lease) -> ArchiveInfo:
         """Assemble in clock order, compress segment by segment, store each as it is made.
         An abandoned job's holes are recorded, never glued over: no segment spans one."""
         segmenter = Segmenter(self.settings.zstd_level, self.settings.segment_bytes, self.dictionary)
@@ -168,6 +228,7 @@ class ArchiveJob:
         async def keep(done: list[Segment]) -> None:
             nonlocal compressed, segments
             for segment in done:
+                await lease.keep()
                 await self.store.put_segment(job_id, segment)
                 compressed += len(segment.frame)
                 segments += 1
@@ -206,3 +267,14 @@ class ArchiveJob:
         if (digest.hexdigest(), raw, count) != (archive.sha256, archive.raw_bytes, archive.segments):
             metrics.FAILURES.labels("verify").inc()
             raise VerificationFailed(f"job {job_id}: archive read back differs from its source")
+
+
+def archived_ranges(refs: list[SegmentRef]) -> list[tuple[int, int]]:
+    """The inclusive clock ranges an archive's segments hold (a segment never spans a hole)."""
+    return [(ref.first_clock, ref.first_clock + len(ref.sizes) - 1) for ref in refs if ref.sizes]
+
+
+def _within(clock: int, ranges: list[tuple[int, int]]) -> bool:
+    """Whether `clock` lies in one of `ranges` (ascending, disjoint)."""
+    at = bisect.bisect_right(ranges, (clock, math.inf)) - 1
+    return at >= 0 and ranges[at][0] <= clock <= ranges[at][1]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
-from logstore.errors import ChunkConflict, JobNotFound
+from logstore.errors import ChunkConflict, JobBusy, JobNotFound
 from logstore.store import JobState, LogStore
 
 log = logging.getLogger("logstore.compactor")
@@ -18,14 +19,26 @@ PAGE = 500
 class PurgeReport:
     deleted: int = 0
     kept_running: int = 0
+    busy: int = 0  # being archived right now: deleted by a later purge
+
+
+DELETE_LEASE_S = 60.0  # a delete takes a few round trips; a dead deleter blocks no longer
 
 
 async def delete_job(store: LogStore, job_id: str) -> None:
-    """Delete one job for good; raises JobNotFound, or ChunkConflict for a running job."""
+    """Delete one job for good; raises JobNotFound, ChunkConflict for a running job, or JobBusy
+    while a compaction or a reopen holds the job's lease: a delete never runs beside them (a
+    compaction that outlived its lease stops before it writes: compactor/lease.py)."""
     status = await store.job_status(job_id)
     if status.state is JobState.RUNNING:
         raise ChunkConflict(f"job {job_id} is running: it is deleted only once it has finished")
-    await store.delete_job(job_id)
+    owner = f"delete/{uuid.uuid4().hex}"
+    if not await store.claim(job_id, owner, DELETE_LEASE_S):
+        raise JobBusy(f"job {job_id} is being archived; retry shortly")
+    try:
+        await store.delete_job(job_id)
+    finally:
+        await store.release(job_id, owner)
     log.info("job deleted", extra={"job_id": job_id})
 
 
@@ -54,6 +67,8 @@ async def purge(
                     report.deleted += 1
             except ChunkConflict:
                 report.kept_running += 1
+            except JobBusy:
+                report.busy += 1
             except JobNotFound:
                 pass
         if len(page) < PAGE:

@@ -25,7 +25,7 @@ from logstore.store import LogStore
 
 log = logging.getLogger("logstore.compactor")
 
-SETTLED = (Outcome.COMPACTED, Outcome.ALREADY, Outcome.GONE)
+SETTLED = (Outcome.COMPACTED, Outcome.ALREADY, Outcome.GONE, Outcome.REOPENED)
 
 
 def owner_name() -> str:

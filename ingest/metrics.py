@@ -10,6 +10,9 @@ CHUNKS = Counter(
     "logstore_ingest_chunks_total", "Chunks handled, by outcome (created, duplicate)", ["result"]
 )
 BYTES = Counter("logstore_ingest_bytes_total", "Bytes of newly stored chunks")
+JOBS_REOPENED = Counter(
+    "logstore_ingest_jobs_reopened_total", "Archived jobs reopened because a chunk of theirs came late"
+)
 REJECTED = Counter("logstore_ingest_rejected_total", "Chunks refused, by reason", ["reason"])
 DEAD_LETTERS = Counter(
     "logstore_ingest_dead_letters_total", "AMQP messages sent to the dead-letter queue, by reason", ["reason"]

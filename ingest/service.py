@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 
 from ingest import metrics
 from ingest.coalesce import WriteCoalescer
+from ingest.late_chunks import store_late_chunks
 from ingest.log_limit import LogSizeLimit
 from ingest.protection import JobProtector
 from ingest.resend import is_resend
@@ -70,7 +71,19 @@ class IngestService:
         request was not confirmed; retrying is safe too). Jobs in `private_jobs` with a chunk to
         store are marked private before any chunk is stored. A chunk the store or the log limit
         refuses but that is an exact copy of what is stored, in chunks or in the job's archive, is
-        a DUPLICATE (ingest/resend.py): a re-sent chunk is never a conflict."""
+        a DUPLICATE (ingest/resend.py): a re-sent chunk is never a conflict. A late chunk of a job
+        archived as abandoned reopens the job and is stored (ingest/late_chunks.py)."""
+        done = await self._store(chunks, private_jobs)
+        for index, outcome in enumerate(done):
+            refused = isinstance(outcome, ChunkConflict | LogTooLarge)
+            if refused and await is_resend(self.store, chunks[index]):
+                done[index] = PutResult.DUPLICATE
+        await store_late_chunks(self.store, self.bus, self._store, chunks, done)
+        await self._after_store(chunks, done)
+        return done
+
+    async def _store(self, chunks: Sequence[Chunk], private_jobs: Collection[str] = ()) -> list[Outcome]:
+        """Admit each chunk under the log limit and store the admitted ones in one batch."""
         outcomes: list[Outcome | None] = [None] * len(chunks)
         accepted: list[int] = []
         results: list[PutOutcome] | None = None
@@ -95,13 +108,7 @@ class IngestService:
             for position, index in enumerate(accepted):
                 created = results is not None and results[position] is PutResult.CREATED
                 self._log_limit.settle(chunks[index], created)
-        done = [outcome for outcome in outcomes if outcome is not None]
-        for index, outcome in enumerate(done):
-            refused = isinstance(outcome, ChunkConflict | LogTooLarge)
-            if refused and await is_resend(self.store, chunks[index]):
-                done[index] = PutResult.DUPLICATE
-        await self._after_store(chunks, done)
-        return done
+        return [outcome for outcome in outcomes if outcome is not None]
 
     async def _after_store(self, chunks: Sequence[Chunk], outcomes: list[Outcome]) -> None:
         for chunk, outcome in zip(chunks, outcomes, strict=True):

@@ -7,7 +7,9 @@
     │   ├── ChunkTooLarge         one chunk over the configured chunk limit
     │   ├── LogTooLarge           the chunk would take the job's log over the log limit
     │   ├── ChunkConflict         the clock is already stored with different bytes, or the chunk
-    │                             contradicts the job's final clock
+    │   │                         contradicts the job's final clock
+    │   └── JobArchived           the job was archived: a late chunk of an abandoned job reopens
+    │                             it (logstore/store/reopen.py); a finished one takes no more
     │   ├── InvalidBatch          a `POST /v1/chunks` body whose framing is not whole
     │   ├── MalformedMessage      an AMQP message whose headers are missing or of the wrong type
     │   ├── InvalidSecrets        secret values that are not a bounded list of non-empty strings
@@ -16,6 +18,7 @@
     │                             regex too large to run in bounded memory
     ├── JobNotFound               no chunk and no record for this job id
     ├── StoreUnavailable          the store could not be reached or timed out; retry later
+    │   └── JobBusy               the job is being archived, reopened or deleted; retry shortly
     ├── BusUnavailable            the broker could not take a message now; retry later
     ├── HandlerFailed             a message whose handling kept failing for a reason no rule
     │                             foresaw (a bug): dead-lettered after a bounded number of tries
@@ -58,6 +61,18 @@ class ChunkConflict(InvalidInput):
     reason = "conflict"
 
 
+class JobArchived(ChunkConflict):
+    """A chunk for an archived job. `abandoned`: the job was archived without all its chunks, so
+    the chunk may be one that was still coming (the ingest service reopens the job and stores it).
+    `stored`: the chunk was written while the job was being archived and may be missing from the
+    archive (the ingest service reopens the job, so that the next archive holds it)."""
+
+    def __init__(self, message: str, abandoned: bool, stored: bool = False) -> None:
+        super().__init__(message)
+        self.abandoned = abandoned
+        self.stored = stored
+
+
 class InvalidBatch(InvalidInput):
     """A batch body (logstore.batch_body) cut short, with unknown flags, empty or too long."""
 
@@ -92,6 +107,12 @@ class JobNotFound(LogstoreError):
 
 class StoreUnavailable(LogstoreError):
     reason = "store_unavailable"
+
+
+class JobBusy(StoreUnavailable):
+    """Another process holds the job's lease (archiving, reopening or deleting it) for a moment."""
+
+    reason = "job_busy"
 
 
 class BusUnavailable(LogstoreError):

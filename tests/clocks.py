@@ -14,6 +14,12 @@ def an_hour_later() -> float:
     return time.time() + AN_HOUR
 
 
+def a_week_later() -> float:
+    """The unix time a week from now: past `abandon_running_after_s` (6 days by default), the
+    limit for a job that has not sent its final chunk."""
+    return time.time() + 7 * 24 * AN_HOUR
+
+
 def a_fresh_millisecond() -> float:
     """A moment after every job stored so far was created and before every job stored from now
     on, even where creation times are kept to the millisecond (Cassandra): wait for the clock to

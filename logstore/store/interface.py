@@ -26,9 +26,13 @@ Contract, shared by every backend and checked by one conformance suite
 - Protection: a job's private flag and registered secret values are kept apart from its chunks
   (they may be set before its first chunk); they only ever grow: a private job stays private,
   a registered secret stays registered. Chunks and archives always keep the raw bytes.
-- Archives: the compactor writes segments, then `mark_compacted`, then `delete_chunks`; a
-  reader that finds a job compacted reads its segments (see compactor/archive_job.py for why
-  that order leaves no moment in which a log cannot be read).
+- Archives: the compactor writes segments, then `mark_compacted`, then `delete_chunks` of
+  exactly the clocks the archive holds; a reader that finds a job compacted reads its segments
+  (see compactor/archive_job.py for why that order leaves no moment in which a log cannot be
+  read). An archived job refuses chunks with JobArchived; a job archived while a chunk was being
+  stored reports it (`JobArchived.stored`) instead of CREATED, so that no acknowledged chunk is
+  left outside the archive. `restore_chunks` and `reopen_job` turn an archived job back into a
+  running one (logstore/store/reopen.py).
 """
 
 from __future__ import annotations
@@ -199,8 +203,21 @@ class LogStore(ABC):
         """The archive record, or None while the job is not compacted."""
 
     @abstractmethod
-    async def delete_chunks(self, job_id: str) -> None:
-        """Remove the job's chunks (after compaction); its record and archive stay."""
+    async def delete_chunks(self, job_id: str, ranges: Sequence[tuple[int, int]]) -> None:
+        """Remove the job's chunks whose clocks lie in the inclusive `ranges` (after compaction:
+        the clocks its archive holds); other chunks, its record and its archive stay."""
+
+    @abstractmethod
+    async def restore_chunks(self, job_id: str, chunks: Sequence[tuple[int, bytes, float | None]]) -> None:
+        """Write archived (clock, bytes, first stored at) back as chunks (a chunk still stored at
+        such a clock holds the same bytes: both were acknowledged); changes neither the job's
+        state nor its archive (see `reopen_job`)."""
+
+    @abstractmethod
+    async def reopen_job(self, job_id: str) -> None:
+        """Turn an archived job back into a running or finished one: its state is derived from
+        its chunks and final clock again, and its archive (segments and record) is removed. Only
+        after `restore_chunks` put back every chunk the archive held (logstore/store/reopen.py)."""
 
     @abstractmethod
     async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from logstore.chunk import Chunk
-from logstore.errors import ChunkConflict
+from logstore.errors import ChunkConflict, JobArchived
 from logstore.store.archive import ArchiveInfo, SegmentRef
 from logstore.store.interface import JobInfo, JobState
 
@@ -16,7 +16,7 @@ def final_conflict(
     """The final-clock rules of the LogStore contract, shared by the backends; an archived job
     takes no more chunks at all."""
     if state is not None and JobState(state).archived:
-        return ChunkConflict(f"job {chunk.job_id} is archived ({state}): it takes no more chunks")
+        return archived_conflict(chunk, state)
     if final_clock is not None and chunk.clock > final_clock:
         return ChunkConflict(
             f"clock {chunk.clock} of job {chunk.job_id} is after its final clock {final_clock}"
@@ -28,6 +28,17 @@ def final_conflict(
             f"final clock {chunk.clock} of job {chunk.job_id} is below stored clock {max_clock}"
         )
     return None
+
+
+def archived_conflict(chunk: Chunk, state: str, stored: bool = False) -> JobArchived:
+    """The answer for a chunk of an archived job: refused, with what the ingest service needs to
+    decide whether the job reopens (logstore/store/reopen.py)."""
+    abandoned = JobState(state) is JobState.ABANDONED
+    if stored:
+        message = f"job {chunk.job_id} was archived ({state}) while clock {chunk.clock} was stored"
+    else:
+        message = f"job {chunk.job_id} is archived ({state}): it takes no more chunks"
+    return JobArchived(message, abandoned=abandoned, stored=stored)
 
 
 def derived_state(final_clock: int | None) -> JobState:

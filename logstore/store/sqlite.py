@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from logstore.chunk import Chunk
+from logstore.chunk import Chunk, digest
 from logstore.errors import ChunkConflict, ConfigError, JobNotFound, StoreUnavailable
 from logstore.store.archive import (
     ArchiveInfo,
@@ -290,12 +290,34 @@ class SQLiteStore(LogStore):
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:
         return await self._run(self._readers, lambda conn: _archive_info(conn, job_id))
 
-    async def delete_chunks(self, job_id: str) -> None:
+    async def delete_chunks(self, job_id: str, ranges: Sequence[tuple[int, int]]) -> None:
+        query = "DELETE FROM chunks WHERE job_id = ? AND clock >= ? AND clock <= ?"
+
         def delete(conn: sqlite3.Connection) -> None:
             with conn:
-                conn.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
+                conn.executemany(query, [(job_id, first, last) for first, last in ranges])
 
         await self._run(self._writer, delete)
+
+    async def restore_chunks(self, job_id: str, chunks: Sequence[tuple[int, bytes, float | None]]) -> None:
+        rows = [(job_id, clock, len(data), digest(data), data, at) for clock, data, at in chunks]
+        query = _INSERT_CHUNK.replace("INSERT", "INSERT OR IGNORE", 1)
+
+        def restore(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.executemany(query, rows)
+
+        await self._run(self._writer, restore)
+
+    async def reopen_job(self, job_id: str) -> None:
+        def reopen(conn: sqlite3.Connection) -> None:
+            with conn:  # one transaction: readers see the archive or the chunks, never neither
+                index_unarchived(conn, job_id)
+                conn.execute("UPDATE jobs SET updated_at = ? WHERE job_id = ?", (time.time(), job_id))
+                conn.execute("DELETE FROM segments WHERE job_id = ?", (job_id,))
+                conn.execute("DELETE FROM archives WHERE job_id = ?", (job_id,))
+
+        await self._run(self._writer, reopen)
 
     async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
         def put(conn: sqlite3.Connection) -> None:

@@ -17,7 +17,7 @@ from logstore.errors import ChunkConflict
 from logstore.store import JobState, LogStore
 from stream.fanout import LiveHub
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail
-from tests.clocks import an_hour_later
+from tests.clocks import a_week_later, an_hour_later
 
 PIECES = [b"zero\n", b"one\n", b"two\n", b"three\n", b"four\n", b"five\n", b"six\n"]
 
@@ -89,7 +89,9 @@ async def test_a_job_without_a_final_chunk_is_abandoned_once_idle(
 ) -> None:
     await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c]) for c in (0, 1, 2, 4)])  # no final
     assert await ArchiveJob(any_store, CompactSettings(grace_s=0), "me").run(job_id) is Outcome.NOT_READY
-    later = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=an_hour_later)
+    quiet_step = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=an_hour_later)
+    assert await quiet_step.run(job_id) is Outcome.NOT_READY  # an hour of silence: still running
+    later = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=a_week_later)
     assert await later.run(job_id) is Outcome.COMPACTED
     meta = (await api.get(f"/v1/jobs/{job_id}")).json()
     assert (meta["state"], meta["final_clock"], meta["missing"]) == ("abandoned", 4, [[3, 3]])

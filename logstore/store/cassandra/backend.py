@@ -88,7 +88,7 @@ class CassandraStore(LogStore):
             "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
             "SELECT_JOBS", "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
             "SELECT_DIGESTS_OF_JOBS", "SELECT_SIZES", "SELECT_TIMES", "READ_PAGE", "DELETE_BUCKET",
-            "DELETE_BUCKETS", "DELETE_JOB",
+            "DELETE_CLOCKS", "DELETE_BUCKETS", "DELETE_JOB", "CLEAR_STATE",
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
@@ -263,11 +263,27 @@ class CassandraStore(LogStore):
             sha256, raw, compressed, segments, chunks, final_clock, dictionary_id, missing, abandoned
         )
 
-    async def delete_chunks(self, job_id: str) -> None:
-        buckets = await self._buckets(job_id)
-        await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
-        await self._run("DELETE_BUCKETS", job_id)
-        self._writer.forget(job_id)
+    async def delete_chunks(self, job_id: str, ranges: Sequence[tuple[int, int]]) -> None:
+        """Range tombstones over the archived clocks. The job's bucket rows stay (a few bytes per
+        256 clocks, removed with the job): a chunk stored meanwhile in one of them stays visible."""
+        await asyncio.gather(
+            *(
+                self._run("DELETE_CLOCKS", job_id, bucket, low, high)
+                for first, last in ranges
+                for bucket, low, high in cql.bucket_ranges(first, last)
+            )
+        )
+
+    async def restore_chunks(self, job_id: str, chunks: Sequence[tuple[int, bytes, float | None]]) -> None:
+        await self._writer.restore(job_id, chunks)
+
+    async def reopen_job(self, job_id: str) -> None:
+        """The state first: from then on readers read the chunks, which `restore_chunks` put
+        back; a reader still on the archive finds it gone and continues from the chunks."""
+        await self.index_unarchived(job_id)  # listed again before it counts as unarchived
+        await self._run("CLEAR_STATE", datetime.now(UTC), job_id)
+        await self._run("DELETE_SEGMENTS", job_id)
+        await self._run("DELETE_ARCHIVE", job_id)
 
     async def put_dictionary(self, dictionary_id: int, data: bytes) -> None:
         await self._run("INSERT_DICTIONARY", dictionary_id, data)

@@ -31,6 +31,8 @@ READ_PAGE = (
     "LIMIT ?"
 )
 DELETE_BUCKET = "DELETE FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
+# a range of one partition's clocks: one range tombstone
+DELETE_CLOCKS = "DELETE FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock >= ? AND clock <= ?"
 DELETE_BUCKETS = "DELETE FROM {ks}.job_buckets WHERE job_id = ?"
 DELETE_JOB = "DELETE FROM {ks}.jobs WHERE job_id = ?"
 
@@ -49,6 +51,14 @@ SELECT_KEYSPACE_TABLES = "SELECT table_name FROM system_schema.tables WHERE keys
 
 def bucket_of(clock: int) -> int:
     return clock // CLOCKS_PER_BUCKET
+
+
+def bucket_ranges(first: int, last: int) -> list[tuple[int, int, int]]:
+    """The inclusive clock range first..last cut at bucket edges: (bucket, first, last) each."""
+    return [
+        (bucket, max(first, bucket * CLOCKS_PER_BUCKET), min(last, (bucket + 1) * CLOCKS_PER_BUCKET - 1))
+        for bucket in range(bucket_of(first), bucket_of(last) + 1)
+    ]
 
 
 # The unarchived_jobs table (schema version 8). Fixed for good: a row is found again (to delete
@@ -84,6 +94,7 @@ SELECT_ARCHIVE = (
     "FROM {ks}.archives WHERE job_id = ?"
 )
 SET_STATE = "UPDATE {ks}.jobs SET state = ?, updated_at = ? WHERE job_id = ?"
+CLEAR_STATE = "UPDATE {ks}.jobs SET state = null, updated_at = ? WHERE job_id = ?"
 CLAIM = "INSERT INTO {ks}.compaction_leases (job_id, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ?"
 RENEW = "UPDATE {ks}.compaction_leases USING TTL ? SET owner = ? WHERE job_id = ? IF owner = ?"
 RELEASE = "DELETE FROM {ks}.compaction_leases WHERE job_id = ? IF owner = ?"

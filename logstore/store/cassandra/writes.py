@@ -27,6 +27,12 @@ The guarantees and the races each tolerates:
   one ingester stores at once) can both pass; the window is again one batch's read -> write time. Caching the
   row would stretch it to the cache's lifetime, so the row is read every batch, for all of the
   batch's jobs in one statement.
+- Never acknowledged and then archived away: a compactor may archive the job between step 1 and
+  step 3 (it read the chunks before ours landed). So after the writes, the rows of the jobs that
+  got chunks are read again; a job archived meanwhile reports its chunks as JobArchived(stored)
+  instead of CREATED, and the ingest service reopens it. The compactor does the mirror image
+  (marks the job compacted, then looks for chunks its archive lacks: compactor/archive_job.py);
+  both read and write at the configured consistency, so at least one of the two sees the other.
 - Durable before the caller acknowledges: put_chunks returns only after every write of the batch
   was acknowledged at the configured consistency.
 
@@ -44,12 +50,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from logstore.chunk import Chunk
+from logstore.chunk import Chunk, digest
 from logstore.errors import ChunkConflict
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.write_statements import WriteStatements
-from logstore.store.interface import PutOutcome, PutResult
-from logstore.store.rules import final_conflict
+from logstore.store.interface import JobState, PutOutcome, PutResult
+from logstore.store.rules import archived_conflict, final_conflict
 
 TOUCH_EVERY_S = 10.0  # refresh a job's updated_at at most this often (it says "still active")
 KNOWN_BUCKET_JOBS = 20_000  # jobs whose written bucket rows this process remembers
@@ -73,6 +79,7 @@ class JobPlan:
 
     job_id: str
     row: JobRow
+    chunks: list[Chunk] = field(default_factory=list)  # the job's chunks of the batch, in order
     outcomes: list[PutOutcome] = field(default_factory=list)
     to_write: list[Chunk] = field(default_factory=list)
     new_final: int | None = None
@@ -80,7 +87,7 @@ class JobPlan:
 
 def plan_job(chunks: list[Chunk], row: JobRow, stored: dict[int, bytes], max_clock: int) -> JobPlan:
     """Decide each chunk of one job, in order (a second copy in the batch is a duplicate)."""
-    plan = JobPlan(chunks[0].job_id, row)
+    plan = JobPlan(chunks[0].job_id, row, chunks)
     final_clock = row.final_clock
     for chunk in chunks:
         known = stored.get(chunk.clock)
@@ -131,8 +138,33 @@ class ChunkWriter:
             for job, mine in by_job.items()
         ]
         await self._write(plans)
+        await self._recheck_archived([plan for plan in plans if plan.to_write])
         per_job = {plan.job_id: iter(plan.outcomes) for plan in plans}
         return [next(per_job[chunk.job_id]) for chunk in chunks]
+
+    async def _recheck_archived(self, plans: list[JobPlan]) -> None:
+        """Chunks of a job archived while they were written: JobArchived(stored), not CREATED."""
+        if not plans:
+            return
+        rows = await self._job_rows([plan.job_id for plan in plans])
+        for plan in plans:
+            state = rows.get(plan.job_id, JobRow()).state
+            if state is None or not JobState(state).archived:
+                continue
+            plan.outcomes = [
+                archived_conflict(chunk, state, stored=True) if outcome is PutResult.CREATED else outcome
+                for chunk, outcome in zip(plan.chunks, plan.outcomes, strict=True)
+            ]
+
+    async def restore(self, job_id: str, chunks: Sequence[tuple[int, bytes, float | None]]) -> None:
+        """Write archived chunks back (logstore/store/reopen.py): bucket rows first, as always."""
+        buckets = {cql.bucket_of(clock) for clock, _, _ in chunks}
+        await asyncio.gather(*(self._run("INSERT_BUCKET", job_id, bucket) for bucket in buckets))
+        rows = [
+            (job_id, cql.bucket_of(clock), clock, len(data), digest(data), data, _datetime(at), self._ttl_s)
+            for clock, data, at in chunks
+        ]
+        await asyncio.gather(*(self._statements.insert_chunks(group) for group in _partition_groups(rows)))
 
     # -- step 1: reads -------------------------------------------------------------------
 
@@ -171,8 +203,8 @@ class ChunkWriter:
             ]
         stored: dict[str, dict[int, bytes]] = defaultdict(dict)
         for rows in await asyncio.gather(*reads):
-            for job, clock, digest in rows:
-                stored[job][clock] = digest
+            for job, clock, known in rows:
+                stored[job][clock] = known
         return stored
 
     async def _digests_of_jobs(self, jobs: list[str], bucket: int, clocks: list[int]) -> list[Any]:
@@ -236,21 +268,7 @@ class ChunkWriter:
 
     def _chunk_rows(self, chunks: list[Chunk], stored_at: datetime) -> list[list[tuple[Any, ...]]]:
         """The chunks' rows, one group per statement: per chunk partition, at most BATCH_BYTES."""
-        by_partition: dict[int, list[Chunk]] = defaultdict(list)
-        for chunk in chunks:
-            by_partition[cql.bucket_of(chunk.clock)].append(chunk)
-        groups: list[list[tuple[Any, ...]]] = []
-        for partition in by_partition.values():
-            group: list[tuple[Any, ...]] = []
-            size = 0
-            for chunk in partition:
-                if group and size + chunk.size > BATCH_BYTES:
-                    groups.append(group)
-                    group, size = [], 0
-                group.append(self._chunk_row(chunk, stored_at))
-                size += chunk.size
-            groups.append(group)
-        return groups
+        return _partition_groups([self._chunk_row(chunk, stored_at) for chunk in chunks])
 
     def _chunk_row(self, chunk: Chunk, stored_at: datetime) -> tuple[Any, ...]:
         """INSERT_CHUNK's values, in its column order."""
@@ -271,6 +289,29 @@ class ChunkWriter:
         self._known_buckets.move_to_end(job_id)
         while len(self._known_buckets) > KNOWN_BUCKET_JOBS:
             self._known_buckets.popitem(last=False)
+
+
+def _partition_groups(rows: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+    """INSERT_CHUNK rows grouped per chunk partition (bucket), each group at most BATCH_BYTES."""
+    by_partition: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        by_partition[row[1]].append(row)
+    groups: list[list[tuple[Any, ...]]] = []
+    for partition in by_partition.values():
+        group: list[tuple[Any, ...]] = []
+        size = 0
+        for row in partition:
+            if group and size + row[3] > BATCH_BYTES:
+                groups.append(group)
+                group, size = [], 0
+            group.append(row)
+            size += row[3]
+        groups.append(group)
+    return groups
+
+
+def _datetime(at: float | None) -> datetime | None:
+    return datetime.fromtimestamp(at, UTC) if at is not None else None
 
 
 def _touch_due(updated_at: datetime | None, now: datetime) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.corpus import corpus_files, split
 from logstore.chunk import Chunk
-from logstore.errors import ChunkConflict, JobNotFound
+from logstore.errors import ChunkConflict, JobArchived, JobNotFound
 from logstore.store import JobProtection, JobState, JobStatus, LogStore, PutResult
 from logstore.store.archive import ArchiveInfo, Segment, SegmentRef
 
@@ -255,7 +255,7 @@ class StoreConformance:
         assert await store.archive_info(job_id) is None
         info = ArchiveInfo("ab" * 32, 15, 16, 2, 5, 4)
         await store.mark_compacted(job_id, info)
-        await store.delete_chunks(job_id)
+        await store.delete_chunks(job_id, [(0, 4)])
         assert await store.archive_info(job_id) == info
         assert await read_all(store, job_id) == []
         assert await store.job_status(job_id) == JobStatus(JobState.COMPACTED, 4)
@@ -265,6 +265,64 @@ class StoreConformance:
         assert await store.delete_job(job_id) is True
         assert await store.segment_refs(job_id) == []
         assert await store.archive_info(job_id) is None
+
+    async def test_delete_chunks_removes_only_the_given_clocks(self, store: LogStore, job_id: str) -> None:
+        clocks = [0, 1, 250, 255, 256, 257, 258, 600]  # across bucket edges (256 clocks each)
+        await store.put_chunks([Chunk.create(job_id, c, b"c%d" % c) for c in clocks])
+        await store.delete_chunks(job_id, [(1, 255), (257, 258)])
+        assert await read_all(store, job_id) == [(c, b"c%d" % c) for c in (0, 256, 600)]
+        assert [c for c, _ in await store.chunk_index(job_id)] == [0, 256, 600]
+        await store.put_chunks([Chunk.create(job_id, 257, b"again")])  # a bucket that lost chunks
+        assert [c for c, _ in await store.chunk_index(job_id)] == [0, 256, 257, 600]
+
+    async def test_an_archived_job_refuses_chunks_saying_how_it_was_archived(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        abandoned, complete = f"{job_id}-a", f"{job_id}-c"
+        await store.put_chunks(
+            [Chunk.create(abandoned, 0, b"a"), Chunk.create(complete, 0, b"c", final=True)]
+        )
+        await store.mark_compacted(abandoned, ArchiveInfo("ab" * 32, 1, 1, 1, 1, 0, abandoned=True))
+        await store.mark_compacted(complete, ArchiveInfo("cd" * 32, 1, 1, 1, 1, 0))
+        late, after = await store.put_chunks(
+            [Chunk.create(abandoned, 1, b"late"), Chunk.create(complete, 1, b"x")]
+        )
+        assert isinstance(late, JobArchived)
+        assert (late.abandoned, late.stored) == (True, False)
+        assert isinstance(after, JobArchived)
+        assert (after.abandoned, after.stored) == (False, False)
+        assert [c for c, _ in await store.chunk_index(abandoned)] == [0]  # nothing stored
+
+    async def test_restored_chunks_and_reopen_make_an_archived_job_run_again(
+        self, store: LogStore, job_id: str
+    ) -> None:
+        await store.put_chunks([Chunk.create(job_id, c, b"x%d" % c) for c in (0, 1, 3)])
+        times = dict(await store.chunk_times(job_id))
+        await store.put_segment(job_id, Segment(SegmentRef(0, 0, (2, 2), 0, (times[0], times[1])), b"f0"))
+        await store.put_segment(job_id, Segment(SegmentRef(1, 3, (2,), 4, (times[3],)), b"f1"))
+        await store.mark_compacted(
+            job_id, ArchiveInfo("ab" * 32, 6, 4, 2, 3, 3, missing=[(2, 2)], abandoned=True)
+        )
+        await store.delete_chunks(job_id, [(0, 1), (3, 3)])
+        assert await read_all(store, job_id) == []
+        await store.restore_chunks(job_id, [(0, b"x0", times[0]), (1, b"x1", times[1])])
+        await store.restore_chunks(job_id, [(1, b"x1", times[1]), (3, b"x3", None)])  # again: harmless
+        assert (await store.job_status(job_id)).state is JobState.ABANDONED  # until reopen_job
+        await store.reopen_job(job_id)
+        status = await store.job_status(job_id)
+        assert (status.state, status.final_clock) == (JobState.RUNNING, None)
+        assert await store.archive_info(job_id) is None
+        assert await store.segment_refs(job_id) == []
+        assert await read_all(store, job_id) == [(0, b"x0"), (1, b"x1"), (3, b"x3")]
+        assert (await store.chunk_times(job_id))[:2] == [(0, times[0]), (1, times[1])]
+        assert await store.put_chunks(
+            [Chunk.create(job_id, 2, b"x2"), Chunk.create(job_id, 4, b"end", final=True)]
+        ) == [
+            PutResult.CREATED,
+            PutResult.CREATED,
+        ]
+        info = await store.get_job(job_id)
+        assert (info.state, info.complete, info.bytes) == (JobState.FINISHED, True, 11)
 
     async def test_chunk_times_are_the_server_time_of_the_first_write(
         self, store: LogStore, job_id: str
