@@ -31,7 +31,7 @@ from logstore.store.archive import (
     unpack_times,
 )
 from logstore.store.cassandra import statements as cql
-from logstore.store.cassandra.futures import bridge, execute
+from logstore.store.cassandra.futures import execute
 from logstore.store.cassandra.pages import read_pages
 from logstore.store.cassandra.schema import schema_present
 from logstore.store.cassandra.session import open_session
@@ -94,7 +94,7 @@ class CassandraStore(LogStore):
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
             "DELETE_JOB_DAY", "DELETE_DAY_OF_JOB", "INSERT_DICTIONARY", "SELECT_DICTIONARY",
             "SET_PRIVATE", "ADD_SECRETS", "SELECT_PROTECTION", "DELETE_PROTECTION",
-            "INSERT_UNARCHIVED", "DELETE_UNARCHIVED", "SELECT_UNARCHIVED",
+            "INSERT_UNARCHIVED", "DELETE_UNARCHIVED", "SELECT_UNARCHIVED", "PING_WRITE",
         ):  # fmt: skip
             statement = self._session.prepare(getattr(cql, name).format(ks=self.target.keyspace))
             # every write here may be repeated safely, except the lease transactions
@@ -355,7 +355,10 @@ class CassandraStore(LogStore):
         return JobProtection(bool(private), tuple(sorted(bytes(s) for s in secrets or ())))
 
     async def ping(self) -> None:
-        await bridge(self._session.execute_async("SELECT release_version FROM system.local"))
+        """Write one row of the health table at the write consistency: a node that answers reads
+        of system.local while too few replicas are up for a QUORUM write is not ready (ingesters
+        pause on this, and /readyz answers 503)."""
+        await self._run("PING_WRITE", datetime.now(UTC))
 
     async def close(self) -> None:
         if self._fast is not None:

@@ -94,7 +94,7 @@ async def apply_schema(target: CassandraTarget) -> list[int]:
 
 REQUIRED_TABLES = {
     "chunks", "jobs", "job_buckets", "segments", "archives", "compaction_leases", "jobs_by_day", "job_days",
-    "dictionaries", "job_protection", "unarchived_jobs",
+    "dictionaries", "job_protection", "unarchived_jobs", "health",
 }  # fmt: skip
 
 

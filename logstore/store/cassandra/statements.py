@@ -35,6 +35,8 @@ DELETE_BUCKET = "DELETE FROM {ks}.chunks WHERE job_id = ? AND bucket = ?"
 DELETE_CLOCKS = "DELETE FROM {ks}.chunks WHERE job_id = ? AND bucket = ? AND clock >= ? AND clock <= ?"
 DELETE_BUCKETS = "DELETE FROM {ks}.job_buckets WHERE job_id = ?"
 DELETE_JOB = "DELETE FROM {ks}.jobs WHERE job_id = ?"
+# readiness: a write at the write consistency, which fails while too few replicas are up
+PING_WRITE = "INSERT INTO {ks}.health (probe, written_at) VALUES ('ping', ?)"
 
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS {ks}.schema_migrations "
