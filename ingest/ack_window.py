@@ -22,6 +22,7 @@ a new window counts them; the old window's frames fail on its closed channel and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class Delivery:
         ChunkMessage | InvalidInput
     )  # its headers, decoded once on arrival, or why they break the contract
     settled: bool = field(default=False)  # acked (or queued for the next ack) or handed back
+    received_at: float = field(default_factory=time.monotonic)  # RabbitMQ's consumer_timeout counts from here
 
     @property
     def sent_at(self) -> float | None:

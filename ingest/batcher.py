@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -56,6 +57,19 @@ class Batcher(Generic[T]):
         self._items.clear()
         self._restart()
         return items
+
+    def take_if(self, wanted: Callable[[T], bool]) -> list[T]:
+        """Take the waiting items `wanted` picks (those held too long while the store is down);
+        the others keep their places."""
+        taken: list[T] = []
+        kept: deque[T] = deque()
+        for item in self._items:
+            (taken if wanted(item) else kept).append(item)
+        if taken:
+            self._items = kept
+            if not kept:
+                self._restart()
+        return taken
 
     def _restart(self) -> None:
         """Forget the taken batch's cut and linger: what waits now starts afresh."""

@@ -6,10 +6,20 @@ rest in one `ingest_batch` call with retries (backoff and jitter), then ack the 
 dead-letter the refused ones. Up to BATCHES_IN_FLIGHT batches are handled at once, so the next
 batch is taken while one is being stored. Messages are consumed straight from the AMQP client's
 channel (aiormq; aio-pika's per-message objects and tasks cost more than the rest of the work),
-and acked together (ingest/ack_window.py: one `multiple` ack per run of settled messages). When
-the store stays down, the batch is handed back to the broker (nack + requeue), consumption pauses
-while the circuit breaker is open, and resumes once the store answers a probe: nothing is held
-unacknowledged meanwhile and nothing is dropped.
+and acked together (ingest/ack_window.py: one `multiple` ack per run of settled messages).
+
+A store outage never spends a message's delivery limit. When the store cannot take a batch, the
+ingester stops consuming (basic.cancel: the channel's prefetch already bounds what it holds) and
+keeps the batch's messages, and every other one in hand, unacknowledged: held, not requeued. It
+asks the store whether it takes writes again (`store.ping`, which on Cassandra writes a row at the
+write consistency, as /readyz does) with backoff and jitter (`store_probe_s` doubling up to
+`store_probe_max_s`), then consumes again and stores the same batch. A message held `hold_s` since
+its delivery (25 min by default, below RabbitMQ's `consumer_timeout` of 30, past which the broker
+would close the channel and count a delivery of each) is put back as a fresh copy: published to
+the ingest queue with a confirm, then the original acked, so the copy starts uncounted (a nack
+counts a delivery on RabbitMQ before 4.3, see docs/reliability.md). Only a batch the store still
+refuses SUSPECT_ROUNDS times right after answering a probe is handed back with a nack (counted):
+that is what may never succeed, and the delivery limit is there for it.
 
 No message can stop an ingester:
 - the AMQP client decodes whatever the broker delivers (logstore/bus/tolerant_frames.py), and a
@@ -30,6 +40,8 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiormq.abc
 from aio_pika.abc import AbstractQueue, AbstractRobustChannel
@@ -38,7 +50,7 @@ from ingest import metrics
 from ingest.ack_window import AckWindow, Delivery
 from ingest.batcher import Batcher
 from ingest.dead_letter import dead_letter
-from ingest.service import IngestService
+from ingest.service import IngestService, Outcome
 from ingest.unstored import Unstored
 from logstore.bus import topology
 from logstore.bus.amqp import AmqpBus
@@ -49,7 +61,7 @@ from logstore.resilience import store_retrying
 
 log = logging.getLogger("logstore.ingest")
 
-PROBE_INTERVAL_S = 1.0  # how often a paused ingester asks the store whether it is back
+SUSPECT_ROUNDS = 3  # a batch refused this often right after the store answered a probe goes back
 HANDBACK_DELAY_S = 0.5  # first wait before a failed message goes back (doubles per delivery)
 BATCHES_IN_FLIGHT = 4  # batches stored at once (the channel's prefetch bounds their messages)
 DELIVERY_COUNT = "x-delivery-count"  # set by quorum queues: earlier deliveries of this message
@@ -67,8 +79,10 @@ class AmqpIngester:
         self._window: AckWindow | None = None  # the channel being consumed, and its acks
         self._stopping = asyncio.Event()
         self._handbacks: set[asyncio.Task[None]] = set()
-        self._store_wait = asyncio.Lock()
-        self._resumes = 0  # consumption (re)starts, so a batch knows the store wait is over
+        self._store_back = asyncio.Event()  # set while the store takes writes (as far as we know)
+        self._store_back.set()
+        self._store_epoch = 0  # times the store came back, so a batch knows its failure is older
+        self._recovery: asyncio.Task[None] | None = None  # paused, asking the store until it is back
         self._unstored = Unstored()
         metrics.OLDEST_UNSTORED.set_function(self._unstored.oldest_age)
 
@@ -103,6 +117,9 @@ class AmqpIngester:
         finally:
             stopping.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
+            if self._recovery is not None:
+                self._recovery.cancel()
+                await asyncio.gather(self._recovery, return_exceptions=True)
             await self._pause()
             for task in list(self._handbacks):
                 task.cancel()
@@ -124,7 +141,6 @@ class AmqpIngester:
 
     async def _resume(self) -> None:
         await self._consume()
-        self._resumes += 1
         metrics.CONSUMING.set(1)
         log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
 
@@ -170,14 +186,18 @@ class AmqpIngester:
                 await window.channel.close()
 
     async def _pause(self) -> None:
-        """Stop taking messages and hand back every one not yet handled."""
+        """Stop taking messages and hand back every one not yet handled (when stopping)."""
+        await self._stop_consuming()
+        await self._give_back(self._batcher.drain())
+
+    async def _stop_consuming(self) -> None:
+        """Cancel our consumer: the broker delivers no more, and what we hold stays ours, unacked."""
         window = self._window
         if self._consumer_tag is not None and window is not None:
             with contextlib.suppress(Exception):  # a closed channel has no consumer left anyway
                 await window.channel.basic_cancel(self._consumer_tag)
         self._consumer_tag = None
         metrics.CONSUMING.set(0)
-        await self._give_back(self._batcher.drain())
 
     async def _on_message(self, window: AckWindow, message: aiormq.abc.DeliveredMessage) -> None:
         decoded: ChunkMessage | InvalidInput
@@ -247,15 +267,8 @@ class AmqpIngester:
                 private_jobs.add(chunk.job_id)
         if not chunks:
             return
-        try:
-            async for attempt in store_retrying():
-                with attempt:
-                    outcomes = await self.service.ingest_batch(chunks, private_jobs)
-        except (StoreUnavailable, BusUnavailable) as exc:
-            log.warning("batch handed back to the broker: %s", exc, extra={"chunks": len(chunks)})
-            await self._give_back(carried)
-            if isinstance(exc, StoreUnavailable):
-                await self._wait_for_store()
+        outcomes = await self._store(chunks, private_jobs, carried)
+        if outcomes is None:
             return
         now = time.time()
         stored: list[Delivery] = []
@@ -282,31 +295,141 @@ class AmqpIngester:
         for message in messages:
             await message.window.hand_back(message)
 
-    async def _wait_for_store(self) -> None:
-        """Pause consuming until the store answers a probe through the breaker. Batches in flight
-        that find the store down at the same time wait behind the first one, and return once it
-        has resumed consumption."""
-        seen = self._resumes
-        async with self._store_wait:
-            if self._resumes != seen:
+    async def _store(
+        self, chunks: list[Chunk], private_jobs: set[str], carried: list[Delivery]
+    ) -> Sequence[Outcome] | None:
+        """The batch's outcomes once stored, holding its messages while the store cannot write;
+        None when they were put back on the queue instead."""
+        probed_rounds = 0  # the store answered a probe, and this batch was refused after it
+        while True:
+            epoch = self._store_epoch
+            try:
+                async for attempt in store_retrying():
+                    with attempt:
+                        outcomes = await self.service.ingest_batch(chunks, private_jobs)
+                return outcomes
+            except BusUnavailable as exc:
+                log.warning("batch handed back to the broker: %s", exc, extra={"chunks": len(chunks)})
+                await self._give_back(carried)
+                return None
+            except StoreUnavailable as exc:
+                if self._store_epoch != epoch:
+                    continue  # the store came back while this attempt failed: try it again now
+                if probed_rounds >= SUSPECT_ROUNDS:
+                    log.warning(
+                        "batch handed back to the broker: the store answers probes but refuses it: %s",
+                        exc,
+                        extra={"chunks": len(chunks)},
+                    )
+                    await self._give_back(carried)
+                    return None
+                if not await self._hold(carried, exc):
+                    return None
+                probed_rounds += 1
+
+    async def _hold(self, messages: list[Delivery], exc: StoreUnavailable) -> bool:
+        """Keep these messages unacknowledged, consumption paused, until the store takes writes
+        again: True then. At `hold_s` from the oldest one's delivery, or when stopping, put fresh
+        copies of them on the queue instead and return False."""
+        until = min(message.received_at for message in messages) + self.bus.settings.hold_s
+        if time.monotonic() < until and not self._stopping.is_set():
+            for message in messages:
+                message.window.park(message)  # the acks of stored messages behind them go one by one
+            metrics.HELD.inc(len(messages))
+            log.warning("store cannot write a batch: held: %s", exc, extra={"chunks": len(messages)})
+            try:
+                if await self._wait_for_store(until):
+                    return True
+            finally:
+                metrics.HELD.dec(len(messages))
+        await self._requeue_fresh(messages)
+        return False
+
+    async def _wait_for_store(self, until: float) -> bool:
+        """True once the store takes writes again (and consumption resumed); False at `until`
+        (monotonic seconds) or when stopping. The first batch to find the store down starts the
+        pause and the probes; batches failing meanwhile wait for the same outcome."""
+        if self._store_back.is_set() or self._recovery is None or self._recovery.done():
+            self._store_back.clear()  # (a recovery that ended without the store back is started again)
+            self._recovery = asyncio.create_task(self._recover())
+        back = asyncio.create_task(self._store_back.wait())
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            left = max(0.0, until - time.monotonic())
+            await asyncio.wait({back, stopping}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            back.cancel()
+            stopping.cancel()
+        return self._store_back.is_set() and not self._stopping.is_set()
+
+    async def _recover(self) -> None:
+        """Paused: ask the store (through the breaker) with backoff and jitter until it takes a
+        write, then consume again. Messages waiting in the batcher past `hold_s` go back as fresh
+        copies meanwhile (those in batches see to themselves)."""
+        await self._stop_consuming()
+        log.warning("store cannot take writes: consumption paused, messages in hand held")
+        settings = self.bus.settings
+        delay = settings.store_probe_s
+        while not self._stopping.is_set():
+            wait = max(self.service.breaker.seconds_until_trial(), delay * random.uniform(0.5, 1.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+            if self._stopping.is_set():
                 return
-            await self._pause()
-            log.warning("store unavailable: consumption paused")
-            while not self._stopping.is_set():
-                delay = max(self.service.breaker.seconds_until_trial(), PROBE_INTERVAL_S)
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                await self._give_back(self._batcher.drain())  # deliveries that crossed our cancel
-                try:
-                    await self.service.breaker.call(self.service.store.ping)
-                except StoreUnavailable:
-                    continue
-                try:
-                    await self._resume()
-                except Exception as exc:  # the channel failed meanwhile: try again, never stay paused
-                    log.warning("store is back but consuming again failed: %s", exc)
-                    continue
-                log.info("store is back: consumption resumed")
-                return
+            delay = min(delay * 2, settings.store_probe_max_s)
+            await self._requeue_fresh(self._batcher.take_if(_held_since(time.monotonic() - settings.hold_s)))
+            try:
+                await self.service.breaker.call(self.service.store.ping)
+            except StoreUnavailable:
+                metrics.STORE_PROBES.labels("refused").inc()
+                continue
+            except Exception as exc:  # an unforeseen failure of the probe: ask again, never give up
+                metrics.STORE_PROBES.labels("refused").inc()
+                log.warning("store probe failed: %s", exc)
+                continue
+            metrics.STORE_PROBES.labels("ok").inc()
+            try:
+                await self._resume()
+            except Exception as exc:  # the channel failed meanwhile: try again, never stay paused
+                log.warning("store is back but consuming again failed: %s", exc)
+                continue
+            log.info("store takes writes again: consumption resumed")
+            self._store_epoch += 1
+            self._store_back.set()
+            return
+
+    async def _requeue_fresh(self, messages: list[Delivery]) -> None:
+        """Put a copy of each message on the ingest queue, confirmed, then ack the original: the
+        copy starts with no delivery counted, where a nack would count one (RabbitMQ before 4.3)
+        and so would the broker closing the channel at its consumer_timeout. A copy that is not
+        confirmed falls back to a nack."""
+        if not messages:
+            return
+        self._unstored.discard(messages)
+        queue = self.bus.settings.ingest_queue
+        copies = [self.bus.publish_durable(queue, m.body, _fresh_headers(m.headers)) for m in messages]
+        results = await asyncio.gather(*copies, return_exceptions=True)
+        confirmed = []
+        for message, result in zip(messages, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("fresh copy not confirmed, message handed back: %s", result)
+                await message.window.hand_back(message)
+            else:
+                confirmed.append(message)
+        metrics.REQUEUED_FRESH.inc(len(confirmed))
+        if confirmed:
+            log.warning("held messages put back as fresh copies", extra={"messages": len(confirmed)})
+        await _ack(confirmed)
+
+
+def _held_since(cutoff: float) -> Callable[[Delivery], bool]:
+    """Picks the messages delivered at or before `cutoff` (monotonic seconds)."""
+    return lambda message: message.received_at <= cutoff
+
+
+def _fresh_headers(headers: dict[str, Any] | None) -> dict[str, Any]:
+    """The headers of a fresh copy: the sender's, without the broker's count of deliveries."""
+    return {name: value for name, value in (headers or {}).items() if name != DELIVERY_COUNT}
 
 
 def _delivery_count(message: Delivery) -> int:

@@ -40,6 +40,19 @@ BREAKER_TRANSITIONS = Counter(
     "logstore_ingest_store_breaker_transitions_total", "Breaker state changes, by new state", ["state"]
 )
 CONSUMING = Gauge("logstore_ingest_consuming", "1 while the ingester takes messages, 0 while paused")
+HELD = Gauge(
+    "logstore_ingest_held_messages",
+    "Messages held unacknowledged because the store cannot write them now (consumption paused)",
+)
+STORE_PROBES = Counter(
+    "logstore_ingest_store_probes_total",
+    "A paused ingester's questions to the store whether it takes writes again, by answer (ok, refused)",
+    ["result"],
+)
+REQUEUED_FRESH = Counter(
+    "logstore_ingest_requeued_fresh_total",
+    "Held messages put back on the ingest queue as fresh copies (not counted as deliveries) after hold_s",
+)
 HANDLER_ERRORS = Counter(
     "logstore_ingest_handler_errors_total",
     "Batches or messages whose handling failed for an unforeseen reason (a bug); see the error log",
@@ -66,5 +79,7 @@ DEAD_LETTER_REASONS = tuple(
 )
 for _reason in DEAD_LETTER_REASONS:
     DEAD_LETTERS.labels(_reason)
+for _answer in ("ok", "refused"):
+    STORE_PROBES.labels(_answer)
 for _state in ("open", "half_open", "closed"):
     BREAKER_TRANSITIONS.labels(_state)

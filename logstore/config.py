@@ -63,6 +63,19 @@ class BusSettings(BaseSettings):
     delivery_limit: int = Field(
         50, ge=1, description="the ingest queue's x-delivery-limit: the broker dead-letters past it"
     )
+    hold_s: float = Field(
+        1500.0,
+        gt=0,
+        description="while the store cannot write, an ingester holds a message unacknowledged this long "
+        "(seconds from its delivery), then puts a fresh copy on the queue, uncounted: keep it below "
+        "RabbitMQ's consumer_timeout (30 min by default), past which the broker closes the channel",
+    )
+    store_probe_s: float = Field(
+        1.0, gt=0, description="a paused ingester's first wait (s) before asking the store again; doubles"
+    )
+    store_probe_max_s: float = Field(
+        10.0, gt=0, description="a paused ingester's longest wait (s) between two questions to the store"
+    )
 
     @field_validator("bus")
     @classmethod

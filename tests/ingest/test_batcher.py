@@ -76,3 +76,16 @@ async def test_drain_takes_everything_and_the_next_batch_starts_afresh() -> None
     for item in range(11, 19):
         batcher.put(item)
     assert await asyncio.wait_for(batcher.next_batch(), 5) == list(range(9, 19))
+
+
+async def test_take_if_takes_the_picked_items_and_the_rest_keep_their_places() -> None:
+    batcher: Batcher[int] = Batcher(3, NEVER)
+    for item in range(4):
+        batcher.put(item)
+    assert await asyncio.wait_for(batcher.next_batch(), 5) == [0, 1, 2]
+    batcher.put(4)
+    batcher.put(5)
+    assert batcher.take_if(lambda item: item >= 5) == [5]
+    assert batcher.take_if(lambda item: item > 100) == []
+    batcher.put(6)
+    assert await asyncio.wait_for(batcher.next_batch(), 5) == [3, 4, 6]
