@@ -5,7 +5,9 @@ What a download holds is fixed before its first byte is sent (from the chunk ind
 archive's segment index once the job is compacted), so headers and body agree even while chunks
 keep arriving. If the job is compacted while a download reads its chunks, the download finds a
 chunk gone, sees the job compacted and continues from the archive at the same byte offset: the
-bytes are the same, there is no window in which they are not there.
+bytes are the same, there is no window in which they are not there. A job reopened while a
+download reads its archive (a late chunk came: logstore/store/reopen.py) is the mirror image:
+the segments run out and the download continues from the restored chunks.
 """
 
 from __future__ import annotations
@@ -84,31 +86,47 @@ def _prefix_starts(index: list[tuple[int, int]]) -> list[int]:
     return starts
 
 
+SWITCHES = 4  # compacted, reopened, compacted again... while one download runs: more is a bug
+
+
 async def read_bytes(
     store: LogStore, view: LogView, first: int, last: int, ahead: int = 0
 ) -> AsyncIterator[bytes]:
     """Bytes first..last (inclusive) of the view, piece by piece. From an archive, `ahead`
     segments past the one being yielded are decompressed meanwhile in threads (zstd releases the
-    GIL), for readers that want the whole log fast."""
+    GIL), for readers that want the whole log fast. A source that runs short (the job was
+    compacted, its chunks removed; or reopened, its archive removed) is left for the other one
+    at the same byte offset: the bytes are the same."""
     metrics.DOWNLOADS.inc()
     if last < first:
         return
-    if view.refs is not None and view.archive is not None:
-        dictionary = await dictionary_of(store, view.archive)
-        async for piece in _from_archive(store, view.job_id, view.refs, first, last, dictionary, ahead):
-            yield piece
-        return
     offset = first
-    async for piece in _from_chunks(store, view, first, last):
-        offset += len(piece)
-        yield piece
-    if offset <= last:  # chunks vanished under us: the job was compacted meanwhile
-        archived = await _archive_view(store, view.job_id)
-        if archived is None or archived.refs is None or archived.archive is None:
-            raise RuntimeError(f"job {view.job_id}: chunks vanished during a download")
-        dictionary = await dictionary_of(store, archived.archive)
-        async for piece in _from_archive(store, view.job_id, archived.refs, offset, last, dictionary, ahead):
+    for _ in range(SWITCHES):
+        if view.refs is not None and view.archive is not None:
+            dictionary = await dictionary_of(store, view.archive)
+            pieces = _from_archive(store, view.job_id, view.refs, offset, last, dictionary, ahead)
+        else:
+            pieces = _from_chunks(store, view, offset, last)
+        async for piece in pieces:
+            offset += len(piece)
             yield piece
+        if offset > last:
+            return
+        view = await _current_view(store, view)
+    raise RuntimeError(f"job {view.job_id}: its log kept vanishing during a download")
+
+
+async def _current_view(store: LogStore, was: LogView) -> LogView:
+    """Where the log is now, after the source `was` read from ran short."""
+    status = await store.job_status(was.job_id)
+    if status.state.archived:
+        archived = await _archive_view(store, was.job_id)
+        if archived is not None:
+            return archived
+    index = await store.chunk_index(was.job_id)
+    starts = _prefix_starts(index)
+    length = starts[-1] + index[len(starts) - 1][1] if starts else 0
+    return LogView(was.job_id, was.complete, starts, length)
 
 
 async def _from_chunks(store: LogStore, view: LogView, first: int, last: int) -> AsyncIterator[bytes]:

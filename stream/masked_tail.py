@@ -19,7 +19,7 @@ from logstore.store import LogStore
 from logstore.store.archive import chunks_of
 from logstore.store.archive_read import dictionary_of
 from stream.masking import Masker
-from stream.tail import ChunkEvent, GapEvent, Tail, TailEvent
+from stream.tail import SWITCHES, ChunkEvent, GapEvent, Tail, TailEvent
 
 
 class MaskedTail:
@@ -70,32 +70,39 @@ class MaskedTail:
 
 async def raw_chunks_below(store: LogStore, job_id: str, to_clock: int) -> AsyncIterator[tuple[int, bytes]]:
     """Stored (clock, bytes) with clock < to_clock, ascending: from the chunks, or from the archive
-    once the job is compacted (also when that happens during this read)."""
-    if to_clock <= 0:
-        return
-    try:
-        status = await store.job_status(job_id)
-    except JobNotFound:
-        return
+    once the job is compacted (also when that happens during this read), or from the chunks again
+    when the job is reopened during it."""
     expected = 0
-    if not status.state.archived:
-        async for clock, data in store.read_chunks(job_id, 0, to_clock - 1):
-            yield clock, data
-            expected = clock + 1
+    for _ in range(SWITCHES):
         if expected >= to_clock:
             return
-        with contextlib.suppress(JobNotFound):
+        try:
             status = await store.job_status(job_id)
+        except JobNotFound:
+            return
         if not status.state.archived:
-            return
-    archive = await store.archive_info(job_id)
-    if archive is None:
-        return
-    dictionary = await dictionary_of(store, archive)
-    async for segment in store.read_segments(job_id):
-        if segment.ref.first_clock >= to_clock:
-            return
-        for clock, data in chunks_of(segment, dictionary):
-            if expected <= clock < to_clock:
+            async for clock, data in store.read_chunks(job_id, expected, to_clock - 1):
                 yield clock, data
                 expected = clock + 1
+            if expected >= to_clock:
+                return
+            with contextlib.suppress(JobNotFound):
+                status = await store.job_status(job_id)
+            if not status.state.archived:
+                return
+        archive = await store.archive_info(job_id)
+        if archive is None:
+            continue  # reopened meanwhile: back to the chunks
+        dictionary = await dictionary_of(store, archive)
+        segments = 0
+        async for segment in store.read_segments(job_id):
+            segments += 1
+            if segment.ref.first_clock >= to_clock:
+                return
+            for clock, data in chunks_of(segment, dictionary):
+                if expected <= clock < to_clock:
+                    yield clock, data
+                    expected = clock + 1
+        if segments >= archive.segments:
+            return
+        # fewer segments than the archive has: it was removed (reopened) while being read

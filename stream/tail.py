@@ -28,6 +28,7 @@ from stream.fanout import LiveHub
 GAP_WAIT_S = 0.5  # how long a held out-of-order chunk waits for the missing one before a store read
 IDLE_CHECK_S = (1.0, 10.0)  # store re-read interval while nothing arrives: starts low, doubles to max
 HELD_BYTES = 4 * 1024 * 1024  # out-of-order chunks held per viewer; beyond that, read the store
+SWITCHES = 4  # chunks -> archive -> chunks (reopened) -> archive within one store read, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Tail:
         self.job_id = job_id
         self.next_clock = from_clock
         self.final_clock: int | None = None
+        self._archive_vanished = False
 
     async def events(self) -> AsyncIterator[TailEvent]:
         viewer = await self.hub.join(self.job_id)
@@ -120,40 +122,54 @@ class Tail:
 
     async def _from_store(self) -> AsyncIterator[ChunkEvent | GapEvent]:
         """Everything contiguous from `next_clock` on that the store has now: from the chunks, or
-        from the archive once the job is compacted (also when that happens during this read)."""
+        from the archive once the job is compacted (also when that happens during this read), or
+        from the chunks again when the job is reopened during it (logstore/store/reopen.py)."""
         metrics.STORE_CATCHUPS.inc()
-        try:
-            status = await self.store.job_status(self.job_id)
-        except JobNotFound:
-            return  # not started yet: its first chunk will be announced
-        self.final_clock = status.final_clock
-        if not status.state.archived:
-            # The last chunk read is sent after a second look at the final clock: it may be the
-            # final chunk, stored after the status was read, and readers (the masked tail) need
-            # to know a frame is the last one when they get it.
-            expected = self.next_clock
-            last: tuple[int, bytes] | None = None
-            async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
-                if clock != expected:
-                    break
-                if last is not None:
-                    yield self._send(*last)
-                last, expected = (clock, data), clock + 1
-            if last is not None:
-                if self.final_clock is None:
-                    with contextlib.suppress(JobNotFound):
-                        self.final_clock = (await self.store.job_status(self.job_id)).final_clock
-                yield self._send(*last)
-            if self._ended():
+        for _ in range(SWITCHES):
+            try:
+                status = await self.store.job_status(self.job_id)
+            except JobNotFound:
+                return  # not started yet (or deleted): its first chunk will be announced
+            self.final_clock = status.final_clock
+            if not status.state.archived:
+                async for event in self._from_chunks():
+                    yield event
+                if self._ended():
+                    return
+                with contextlib.suppress(JobNotFound):
+                    status = await self.store.job_status(self.job_id)
+                if not status.state.archived:
+                    return  # all there is for now: the feed brings the rest
+            self._archive_vanished = False
+            async for archived in self._from_archive():
+                yield archived
+            if not self._archive_vanished:
                 return
-            status = await self.store.job_status(self.job_id)
-        if status.state.archived:
-            async for event in self._from_archive():
-                yield event
+
+    async def _from_chunks(self) -> AsyncIterator[ChunkEvent]:
+        # The last chunk read is sent after a second look at the final clock: it may be the final
+        # chunk, stored after the status was read, and readers (the masked tail) need to know a
+        # frame is the last one when they get it.
+        expected = self.next_clock
+        last: tuple[int, bytes] | None = None
+        async for clock, data in self.store.read_chunks(self.job_id, self.next_clock):
+            if clock != expected:
+                break
+            if last is not None:
+                yield self._send(*last)
+            last, expected = (clock, data), clock + 1
+        if last is not None:
+            if self.final_clock is None:
+                with contextlib.suppress(JobNotFound):
+                    self.final_clock = (await self.store.job_status(self.job_id)).final_clock
+            yield self._send(*last)
 
     async def _from_archive(self) -> AsyncIterator[ChunkEvent | GapEvent]:
+        """The archive from `next_clock` on. If its segments run out before the last one (the job
+        was reopened meanwhile), sets `_archive_vanished` and says no gap and no end."""
         archive = await self.store.archive_info(self.job_id)
         if archive is None:
+            self._archive_vanished = True
             return
         self.final_clock = archive.final_clock  # also for a job abandoned without a final chunk
         refs = await self.store.segment_refs(self.job_id)
@@ -166,6 +182,9 @@ class Tail:
                 if clock > self.next_clock:
                     yield self._gap(clock - 1)
                 yield self._send(clock, data)
+        if refs and self.next_clock <= refs[-1].last_clock:
+            self._archive_vanished = True  # _from_store reads the job's state and final clock again
+            return
         if self.next_clock <= archive.final_clock:  # the hole reaches the final clock
             yield self._gap(archive.final_clock)
 

@@ -17,6 +17,7 @@ from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings
 from logstore.store import JobState, LogStore
+from logstore.store.reopen import reopen
 from stream.download import open_view, read_bytes
 from stream.fanout import LiveHub
 from stream.tail import ChunkEvent, EndEvent, Tail
@@ -114,6 +115,22 @@ async def test_a_download_started_on_chunks_finishes_from_the_archive(
     reader = read_bytes(any_store, view, 0, view.length - 1)
     first = await anext(reader)
     await ArchiveJob(any_store, SETTINGS, "me").run(job_id)  # ...then compacted, chunks removed
+    rest = b"".join([piece async for piece in reader])
+    assert first + rest == source
+
+
+async def test_a_download_continues_from_the_chunks_when_its_archive_is_reopened(
+    any_store: LogStore, job_id: str
+) -> None:
+    source = source_of(50_000, seed=5)
+    await store_log(any_store, job_id, source, 1000)
+    assert await ArchiveJob(any_store, SETTINGS, "me").run(job_id) is Outcome.COMPACTED
+    view = await open_view(any_store, job_id)  # decided on the archive...
+    assert view.archive is not None
+    reader = read_bytes(any_store, view, 0, view.length - 1)
+    first = await anext(reader)
+    assert await reopen(any_store, job_id)  # ...then reopened: its segments removed
+    assert await any_store.segment_refs(job_id) == []
     rest = b"".join([piece async for piece in reader])
     assert first + rest == source
 

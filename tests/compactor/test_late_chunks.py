@@ -20,6 +20,9 @@ from logstore.errors import JobArchived, JobBusy
 from logstore.store import JobState, LogStore
 from logstore.store.archive import ArchiveInfo
 from logstore.store.cassandra.backend import CassandraStore
+from logstore.store.reopen import reopen
+from stream.fanout import LiveHub
+from stream.tail import ChunkEvent, EndEvent, Tail
 from tests.clocks import a_week_later, an_hour_later
 
 PIECES = [f"{n}: {'x' * 600}\n".encode() for n in range(6)]
@@ -176,3 +179,17 @@ async def test_the_reopen_of_a_job_is_announced_once(any_store: LogStore, job_id
         bus.requests.get_nowait()
     assert await service.ingest(Chunk.create(job_id, 1, PIECES[1])) == "created"
     assert bus.requests.get_nowait() == job_id  # finished again: archive it with the chunk
+
+
+async def test_a_tail_reading_the_archive_continues_from_the_chunks_when_the_job_reopens(
+    any_store: LogStore, job_id: str
+) -> None:
+    await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c]) for c in range(5)])  # no final
+    assert await ArchiveJob(any_store, SETTINGS, "me", clock=a_week_later).run(job_id) is Outcome.COMPACTED
+    assert len(await any_store.segment_refs(job_id)) > 2
+    events = Tail(any_store, LiveHub(MemoryBus()), job_id, 0).events()
+    seen = [await anext(events)]  # from the archive's first segment
+    assert await reopen(any_store, job_id)  # a late chunk came: the archive is removed
+    await any_store.put_chunk(Chunk.create(job_id, 5, PIECES[5], final=True))
+    seen += [event async for event in events]
+    assert seen == [*(ChunkEvent(c, PIECES[c]) for c in range(6)), EndEvent(5)]  # no gap, no early end
