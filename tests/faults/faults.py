@@ -4,9 +4,12 @@ the fault is over (the process restarted, the server back) with a line saying wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import httpx
 
 from benchmarks.processes import metric_value
 from tests.faults.fleet import Fleet
@@ -21,6 +24,7 @@ class Fault:
     name: str
     inject: Injector
     also_compaction: bool = False  # recovery includes the compaction backlog
+    recovery_within_s: float = 120.0  # the row fails if the pipeline is not live again by then
 
 
 async def until_compacting(fleet: Fleet, within_s: float = 30.0) -> bool:
@@ -116,6 +120,153 @@ def delay_cluster_node(node: str, seconds: float) -> Injector:
         return f"requests to node {node} delayed 200 ms for {seconds:.0f} s; backlog peaked at {lag} chunks"
 
     return inject
+
+
+# How long a loss of QUORUM must last to have dead-lettered good chunks before caf9f4c. Then an
+# ingester whose batch the store refused nacked it (one delivery counted per message), paused,
+# and probed the store after max(1 s, the breaker's 2 s reset) x 0.8-1.2; the probe read
+# system.local, which node 1 answered, so it consumed again at once, got the same messages back
+# (a quorum queue delivers its returns first), failed to store them again (4 attempts, waits of at
+# most 0.1 + 0.2 + 0.4 s) and nacked them again. One round took 0.8 to 3.1 s, so the ingest
+# queue's x-delivery-limit (50) was spent within 50 x 3.1 = 155 s at the slowest, sooner with two
+# ingesters sharing the returns. (Had it nacked once per probe of today's schedule, 1 s doubling
+# to 10 s, 50 rounds would take 465 s at most; the row does not wait that long: the measure of
+# the fix is that the outage spends no delivery at all, `logstore_ingest_redeliveries_total`.)
+OLD_ROUND_S = 3.1
+DELIVERY_LIMIT = 50  # BusSettings.delivery_limit, the fleet's setting
+OUTLASTS_S = DELIVERY_LIMIT * OLD_ROUND_S
+QUORUM_LOSS_S = 160.0  # both nodes down this long; writes stay refused until the first is back
+READY_POLL_S = 1.0
+
+
+@dataclass
+class QuorumLoss:
+    """Two of the three nodes SIGKILLed for `seconds`, then started again one after the other:
+    node 1 alone answers the drivers (system.local, the control connection) while every QUORUM
+    write of replication 3 fails (1 replica of the 2 needed). Meanwhile each ingester's /readyz is
+    asked every second, and its held messages watched. Returns once every ingester is ready again."""
+
+    nodes: tuple[str, ...] = ("2", "3")
+    seconds: float = QUORUM_LOSS_S
+    # (s after the kill, ingester, /readyz status or 0 for no answer)
+    answers: list[tuple[float, int, int]] = field(default_factory=list)
+    restarted_at_s: float = 0.0  # s after the kill when the first node was started again
+    held_peak: int = 0  # the most messages the ingesters held at once (logstore_ingest_held_messages)
+    counted: dict[str, float] = field(default_factory=dict)  # ingest counters' increase over the fault
+
+    def first_503_s(self, ingester: int) -> float | None:
+        return next((t for t, i, status in self.answers if i == ingester and status == 503), None)
+
+    def in_outage(self, ingester: int, status: int) -> int:
+        """Answers `status` from the ingester between its first 503 and the first node's restart."""
+        first = self.first_503_s(ingester)
+        if first is None:
+            return 0
+        return sum(
+            1
+            for t, i, s in self.answers
+            if i == ingester and s == status and first <= t < self.restarted_at_s
+        )
+
+    @property
+    def ingesters(self) -> list[int]:
+        return sorted({i for _, i, _ in self.answers})
+
+    @property
+    def refused_s(self) -> float | None:
+        """From the kill until the first /readyz 200 after the restart began: how long the store
+        refused writes at QUORUM, as readiness saw it."""
+        ready = [t for t, _, status in self.answers if status == 200 and t >= self.restarted_at_s]
+        return min(ready) if ready else None
+
+    def ready_again(self) -> bool:
+        return all(
+            any(i == ingester and s == 200 and t >= self.restarted_at_s for t, i, s in self.answers)
+            for ingester in self.ingesters
+        )
+
+    async def _watch(self, fleet: Fleet, index: int, killed: float) -> None:
+        role = fleet.roles["ingest"][index]
+        async with httpx.AsyncClient(base_url=role.base, timeout=15) as client:
+            while True:
+                asked = time.monotonic()
+                try:
+                    status = (await client.get("/readyz")).status_code
+                except httpx.HTTPError:
+                    status = 0
+                self.answers.append((asked - killed, index, status))
+                with contextlib.suppress(httpx.HTTPError):
+                    page = (await client.get("/metrics")).text
+                    self.held_peak = max(
+                        self.held_peak, int(metric_value(page, "logstore_ingest_held_messages"))
+                    )
+                await asyncio.sleep(max(0.0, READY_POLL_S - (time.monotonic() - asked)))
+
+    async def _counters(self, fleet: Fleet) -> dict[str, float]:
+        names = {
+            "dead_letters": "logstore_ingest_dead_letters_total",
+            "redeliveries": "logstore_ingest_redeliveries_total",
+            "probes_refused": 'logstore_ingest_store_probes_total{result="refused"}',
+            "probes_ok": 'logstore_ingest_store_probes_total{result="ok"}',
+            "fresh": "logstore_ingest_requeued_fresh_total",
+        }
+        return {key: await fleet.ingest_metric(name) for key, name in names.items()}
+
+    async def __call__(self, fleet: Fleet) -> str:
+        before = await self._counters(fleet)
+        killed = time.monotonic()
+        for node in self.nodes:
+            await asyncio.to_thread(server_script, "cluster", "kill", node)
+        watching = [
+            asyncio.create_task(self._watch(fleet, index, killed))
+            for index in range(len(fleet.roles["ingest"]))
+        ]
+        back: list[float] = []
+        try:
+            lag = await fleet.watch_lag(self.seconds)
+            self.restarted_at_s = time.monotonic() - killed
+            for node in self.nodes:
+                started = time.monotonic()
+                await asyncio.to_thread(server_script, "cluster", "start", node)
+                back.append(time.monotonic() - started)
+            for _ in range(600):  # every ingester ready again, within 120 s
+                if self.ready_again():
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            for task in watching:
+                task.cancel()
+            await asyncio.gather(*watching, return_exceptions=True)
+        after = await self._counters(fleet)
+        self.counted = {key: after[key] - before[key] for key in before}
+        return self.describe(lag, back)
+
+    def describe(self, lag: int, back: list[float]) -> str:
+        refused = "until the end" if self.refused_s is None else f"for {self.refused_s:.0f} s"
+        firsts = [self.first_503_s(i) for i in self.ingesters]
+        noticed = [first for first in firsts if first is not None]
+        not_ready = sum(self.in_outage(i, 503) for i in self.ingesters)
+        ready = sum(self.in_outage(i, 200) for i in self.ingesters)
+        unanswered = sum(self.in_outage(i, 0) for i in self.ingesters)
+        c = self.counted
+        nodes = " and ".join(self.nodes)
+        if noticed and len(noticed) == len(firsts):
+            readiness = (
+                f"/readyz of every ingester 503 from {max(noticed):.1f} s after the kill until the "
+                f"restart: {not_ready} answers 503, {ready} answered 200, {unanswered} unanswered"
+            )
+        else:
+            readiness = "/readyz was NOT 503 at every ingester"
+        held = f"held up to {self.held_peak} messages" if self.held_peak else "NOT seen holding messages"
+        return (
+            f"SIGKILL nodes {nodes} for {self.seconds:.0f} s (node 1 answers, QUORUM writes refused); "
+            f"writes refused {refused} (the old nack per round "
+            f"spent the delivery limit of {DELIVERY_LIMIT} within {OUTLASTS_S:.0f} s); {readiness}; "
+            f"ingesters paused, {held}, {c['probes_refused']:.0f} store probes refused, "
+            f"{c['redeliveries']:.0f} redeliveries, {c['fresh']:.0f} fresh copies, "
+            f"{c['dead_letters']:.0f} dead-lettered by the ingesters; "
+            f"nodes back in {' s and '.join(f'{s:.0f}' for s in back)} s; backlog peaked at {lag} chunks"
+        )
 
 
 PROCESS_FAULTS = [

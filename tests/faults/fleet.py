@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aio_pika
 import httpx
 
 from benchmarks.fleet import JobLog, job_named
@@ -68,6 +69,8 @@ class Fleet:
     rate_note: str = ""  # where the rate came from (half of a measured peak)
     warm_up_s: float = 6.0  # load before the fault
     fresh_s: float = 1.0  # live: no confirmed chunk waits for its viewer longer (raised to the steady state)
+    viewer_patience_s: float = 600.0  # a viewer that has not seen its job's end by then gives up
+    viewer_backoff_max_s: float | None = None  # None: reconnect after 0.2-0.5 s; else back off (follower)
     jobs: list[SentJob] = field(default_factory=list)
     roles: dict[str, list[Role]] = field(default_factory=dict)
     publish_retries: int = 0
@@ -156,7 +159,10 @@ class Fleet:
             await self._publish_confirmed(publisher, job, clock)
             if clock == 0:
                 job.seen = Followed(job.job_id)
-                job.viewer = asyncio.create_task(follow(self.streamer.base, job.seen))
+                following = follow(
+                    self.streamer.base, job.seen, self.viewer_patience_s, self.viewer_backoff_max_s
+                )
+                job.viewer = asyncio.create_task(following)
             if paced and not self._stopping:  # once stopping, the rest goes at full speed
                 await asyncio.sleep(self.interval_s)
 
@@ -221,6 +227,45 @@ class Fleet:
                 tail = role.log_path.read_text(errors="replace")[-2000:] if role.log_path.exists() else ""
                 parts.append(f"--- {state}\n{tail}")
         return "\n".join(parts)
+
+    async def dead_lettered(self) -> int:
+        """Messages in this fleet's dead-letter queue now (AMQP passive declare), through the first
+        broker URL that answers: whatever the broker dead-lettered past the ingest queue's
+        x-delivery-limit and whatever the ingesters refused."""
+        failure: Exception | None = None
+        for url in self.bus.urls:
+            try:
+                connection = await aio_pika.connect(url, timeout=10)
+            except Exception as exc:  # a cluster node that is down: the next one
+                failure = exc
+                continue
+            async with connection:
+                channel = await connection.channel()
+                declared = await channel.declare_queue(self.bus.dead_letter_queue, passive=True)
+                return declared.declaration_result.message_count or 0
+        raise RuntimeError(f"no broker answered for the dead-letter queue's depth: {failure!r}")
+
+    async def dead_letter_sample(self, count: int = 20) -> list[str]:
+        """What the first `count` dead letters are (job, clock, why, deliveries), read and left in
+        the queue (taken unacknowledged; closing the channel puts them back)."""
+        keys = ("job_id", "clock", "x-logstore-reason", "x-first-death-reason", "x-delivery-count")
+        connection = await aio_pika.connect(self.bus.urls[0], timeout=10)
+        found = []
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(self.bus.dead_letter_queue, passive=True)
+            for _ in range(count):
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                headers = message.headers or {}
+                found.append(", ".join(f"{key}={headers.get(key)!r}" for key in keys if key in headers))
+        return found
+
+    async def ingest_metric(self, name: str) -> float:
+        """The sum of a metric over the ingesters (every sample of it, any labels)."""
+        pages = await asyncio.gather(*(asyncio.to_thread(role.metrics) for role in self.roles["ingest"]))
+        return sum(metric_value(page, name) for page in pages)
 
     def load_text(self) -> str:
         rate = self.slots / self.interval_s

@@ -26,11 +26,18 @@ class Followed:
     duplicates: int = 0  # frames whose clock had been received already
 
 
-async def follow(base: str, seen: Followed, give_up_after_s: float = 600) -> Followed:
-    """Fill `seen` (which the caller may watch while this runs) until the job's end message."""
+async def follow(
+    base: str, seen: Followed, give_up_after_s: float = 600, backoff_max_s: float | None = None
+) -> Followed:
+    """Fill `seen` (which the caller may watch while this runs) until the job's end message.
+    Between two attempts it waits 0.2-0.5 s; with `backoff_max_s`, as the viewer page and `logstore
+    tail` do instead: 0.1 s doubling per failed attempt in a row, at most `backoff_max_s`, times
+    0.5-1 (stream/static/viewer.js)."""
     job_id = seen.job_id
     deadline = time.monotonic() + give_up_after_s
+    failures = 0
     while not seen.ended and time.monotonic() < deadline:
+        received = seen.next_clock
         try:
             url = tail_url(base, job_id, seen.next_clock)
             async with connect(url, max_size=16 * 1024 * 1024, open_timeout=3, ping_timeout=5) as socket:
@@ -51,5 +58,9 @@ async def follow(base: str, seen: Followed, give_up_after_s: float = 600) -> Fol
             pass
         if not seen.ended:
             seen.reconnects += 1
-            await asyncio.sleep(0.2 + random.random() * 0.3)  # jittered, like a browser's backoff
+            failures = 0 if seen.next_clock > received else failures + 1
+            if backoff_max_s is None:
+                await asyncio.sleep(0.2 + random.random() * 0.3)
+            else:
+                await asyncio.sleep(min(backoff_max_s, 0.1 * 2**failures) * random.uniform(0.5, 1.0))
     return seen

@@ -24,6 +24,7 @@ class FaultResult:
     chunks: int  # published and confirmed
     chunks_stored: int  # found in the final downloads
     chunks_lost: int  # confirmed chunks missing from the final download
+    dead_lettered: int  # messages in the dead-letter queue at the end (a good chunk never belongs there)
     out_of_order: int  # viewer frames past the next clock, plus downloads that differ other than by loss
     duplicates: int  # viewer frames of a clock the viewer had already received
     viewer_mismatches: int  # viewers whose bytes differ from the source
@@ -45,7 +46,7 @@ async def run_fault(fleet: Fleet, fault: Fault, target: str) -> FaultResult:
         observed = await fault.inject(fleet)
         fault_end = time.monotonic()
         finished = fleet.finished_job_ids()
-        recovery = await fleet.wait_recovered(fault_end, within_s=120)
+        recovery = await fleet.wait_recovered(fault_end, within_s=fault.recovery_within_s)
         observed += f"; live = no chunk waiting over {fleet.fresh_s:.1f} s (steady before: {steady:.1f} s)"
         if fault.also_compaction and recovery is not None:
             compacted = await fleet.wait_compacted(finished, within_s=120)
@@ -87,6 +88,7 @@ async def check(fleet: Fleet, target: str, name: str, observed: str, recovery: f
         chunks=sum(job.confirmed for job in fleet.jobs),
         chunks_stored=stored,
         chunks_lost=lost,
+        dead_lettered=await fleet.dead_lettered(),
         out_of_order=disorder,
         duplicates=duplicates,
         viewer_mismatches=viewer_bad,
@@ -101,9 +103,9 @@ def table(results: list[FaultResult], title: str) -> str:
     lines = [
         f"### {title}",
         "",
-        "| fault | load | observed | published, confirmed | stored | lost | out of order | duplicates "
-        "| recovery | backlog peak | longest wait |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fault | load | observed | published, confirmed | stored | lost | dead-lettered | out of order "
+        "| duplicates | recovery | backlog peak | longest wait |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         recovery = "never" if r.recovery_s is None else f"{r.recovery_s:.1f} s"
@@ -112,7 +114,8 @@ def table(results: list[FaultResult], title: str) -> str:
         )
         lines.append(
             f"| {r.fault} | {r.load} | {r.observed}; {r.reconnects} viewer reconnects | "
-            f"{r.chunks} chunks, {r.jobs} jobs | {r.chunks_stored} | {lost} | {r.out_of_order} | "
+            f"{r.chunks} chunks, {r.jobs} jobs | {r.chunks_stored} | {lost} | {r.dead_lettered} | "
+            f"{r.out_of_order} | "
             f"{r.duplicates} | {recovery} | {r.backlog_peak} chunks | {r.wait_peak_s:.1f} s |"
         )
     lines.append(f"\n_{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}_\n")
