@@ -13,11 +13,16 @@ looks again, sees the job compacted and continues from the archive at the same b
 next attempt removes.
 
 No acknowledged chunk is removed unless the archive holds it. A chunk may be stored after the
-chunks were read (a hole filled late, a chunk of a job archived as abandoned): settling removes
-only the clocks the archive's segments hold, and first looks for chunks outside them. Finding one,
-it reopens the job (logstore/store/reopen.py) instead, and the job is archived again later with
-it. The writer does the mirror image, so that a chunk stored after this look is not lost either:
-the store reports it as JobArchived(stored) and the ingest service reopens the job.
+chunks were read (a hole filled late, a chunk of a job archived as abandoned):
+- the job is sealed before its chunks are read (LogStore.seal), so a chunk stored from then on is
+  reported as JobArchived(stored), never acknowledged as CREATED until the ingest service has
+  seen the archive hold it or reopened the job (ingest/late_chunks.py);
+- `mark_compacted` may refuse a stale archive (SQLite checks for such chunks in its transaction);
+- settling removes only the clocks the archive's segments hold, and first looks for chunks
+  outside them; finding one, it reopens the job (logstore/store/reopen.py) instead, and the job
+  is archived again later with it.
+A compactor killed at any step therefore leaves every acknowledged chunk readable: in the chunks
+while the job is not marked, in the archive once it is.
 
 When a job counts as over: its final chunk is stored (and every clock up to it, or
 `abandon_after_s` passed without a write: the holes are not coming), or, without a final chunk,
@@ -151,10 +156,15 @@ class ArchiveJob:
                     extra={"job_id": job_id, "missing": info.missing},
                 )
                 return Outcome.NOT_READY
+            await lease.keep(before_write=True)
+            await lease.seal()  # from here on, a chunk stored is reported unless we read it
+            info = await self.store.get_job(job_id)  # what is stored once sealed
             archive = await self._archive(job_id, info, await self._last_clock(job_id, info), lease)
             await self._verify(job_id, archive)
             await lease.keep(before_write=True)
-            await self.store.mark_compacted(job_id, archive)
+            if not await self.store.mark_compacted(job_id, archive):
+                log.info("chunks came in while archiving: archiving again", extra={"job_id": job_id})
+                return Outcome.NOT_READY
             outcome = await self._settle(job_id, lease, Outcome.COMPACTED)
         finally:
             metrics.IN_PROGRESS.dec()

@@ -29,14 +29,22 @@ class Lease:
         self.lease_s = lease_s
         self._monotonic = monotonic
         self._renewed_at = 0.0
+        self._sealed = False
 
     async def claim(self) -> bool:
         """Take (or extend) the lease; False if someone else holds it."""
         started = self._monotonic()
         if not await self.store.claim(self.job_id, self.owner, self.lease_s):
             return False
+        if self._sealed:
+            await self.store.seal(self.job_id, self.owner, self.lease_s)
         self._renewed_at = started  # the lease runs from before the request, to be safe
         return True
+
+    async def seal(self) -> None:
+        """Seal the job (LogStore.seal) for as long as the lease is held; renewed with it."""
+        await self.store.seal(self.job_id, self.owner, self.lease_s)
+        self._sealed = True
 
     async def keep(self, before_write: bool = False) -> None:
         """Renew once a third of the lease has passed, and always `before_write`: after it, the
@@ -46,4 +54,6 @@ class Lease:
             raise LeaseLost(f"job {self.job_id}: compaction lease lost to another owner")
 
     async def release(self) -> None:
+        if self._sealed:
+            await self.store.unseal(self.job_id)
         await self.store.release(self.job_id, self.owner)

@@ -47,20 +47,22 @@ async def store_late_chunks(
     """Replace, in place, the outcome of every chunk that a reopen makes storable."""
     for _ in range(ROUNDS):
         late = [i for i, outcome in enumerate(outcomes) if reopens(outcome)]
-        late = [i for i in late if _stored(outcomes[i]) or await _fits(store, chunks[i])]
+        late = [i for i in late if stored_meanwhile(outcomes[i]) or await _fits(store, chunks[i])]
         if not late:
             return
         for job_id in dict.fromkeys(chunks[i].job_id for i in late):
             await _reopen(store, bus, job_id)
         again = await put([chunks[i] for i in late])
         for index, outcome in zip(late, again, strict=True):
-            created = _stored(outcomes[index]) and outcome is PutResult.DUPLICATE
+            created = stored_meanwhile(outcomes[index]) and outcome is PutResult.DUPLICATE
             outcomes[index] = PutResult.CREATED if created else outcome
-    if any(_stored(outcome) for outcome in outcomes):
+    if any(stored_meanwhile(outcome) for outcome in outcomes):
         raise JobBusy("jobs keep being archived while their chunks are stored; retry shortly")
 
 
-def _stored(outcome: Outcome) -> bool:
+def stored_meanwhile(outcome: Outcome) -> bool:
+    """Stored while its job was being archived: acknowledged only once the job is settled (a
+    copy check against the chunks would acknowledge it while the archive may still lack it)."""
     return isinstance(outcome, JobArchived) and outcome.stored
 
 
@@ -73,6 +75,8 @@ async def _fits(store: LogStore, chunk: Chunk) -> bool:
         return True  # reopened meanwhile
     if not archive.abandoned and (chunk.clock > archive.final_clock or chunk.final):
         return False  # it ended at final_clock: nothing after it, and no second end
+    if chunk.final and archive.abandoned and chunk.clock == archive.final_clock:
+        return True  # the last chunk it sent, sent again as its end: the job ends there
     refs = await store.segment_refs(chunk.job_id)
     return not any(ref.first_clock <= chunk.clock < ref.first_clock + len(ref.sizes) for ref in refs)
 

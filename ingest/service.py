@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 
 from ingest import metrics
 from ingest.coalesce import WriteCoalescer
-from ingest.late_chunks import store_late_chunks
+from ingest.late_chunks import store_late_chunks, stored_meanwhile
 from ingest.log_limit import LogSizeLimit
 from ingest.protection import JobProtector
 from ingest.resend import is_resend
@@ -75,7 +75,7 @@ class IngestService:
         archived as abandoned reopens the job and is stored (ingest/late_chunks.py)."""
         done = await self._store(chunks, private_jobs)
         for index, outcome in enumerate(done):
-            refused = isinstance(outcome, ChunkConflict | LogTooLarge)
+            refused = isinstance(outcome, ChunkConflict | LogTooLarge) and not stored_meanwhile(outcome)
             if refused and await is_resend(self.store, chunks[index]):
                 done[index] = PutResult.DUPLICATE
         await store_late_chunks(self.store, self.bus, self._store, chunks, done)

@@ -26,13 +26,14 @@ Contract, shared by every backend and checked by one conformance suite
 - Protection: a job's private flag and registered secret values are kept apart from its chunks
   (they may be set before its first chunk); they only ever grow: a private job stays private,
   a registered secret stays registered. Chunks and archives always keep the raw bytes.
-- Archives: the compactor writes segments, then `mark_compacted`, then `delete_chunks` of
-  exactly the clocks the archive holds; a reader that finds a job compacted reads its segments
-  (see compactor/archive_job.py for why that order leaves no moment in which a log cannot be
-  read). An archived job refuses chunks with JobArchived; a job archived while a chunk was being
-  stored reports it (`JobArchived.stored`) instead of CREATED, so that no acknowledged chunk is
-  left outside the archive. `restore_chunks` and `reopen_job` turn an archived job back into a
-  running one (logstore/store/reopen.py).
+- Archives: the compactor seals the job, reads its chunks, writes segments, then
+  `mark_compacted`, then `delete_chunks` of exactly the clocks the archive holds; a reader that
+  finds a job compacted reads its segments (see compactor/archive_job.py for why that order
+  leaves no moment in which a log cannot be read). An archived job refuses chunks with
+  JobArchived; a chunk stored while its job is sealed or archived is reported as
+  JobArchived(stored) instead of CREATED, so that no acknowledged chunk is left outside the
+  archive. `restore_chunks` and `reopen_job` turn an archived job back into a running one
+  (logstore/store/reopen.py).
 """
 
 from __future__ import annotations
@@ -193,10 +194,23 @@ class LogStore(ABC):
         """Segments from `from_index` on, in order, one at a time."""
 
     @abstractmethod
-    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> bool:
         """Record the verified archive and set the job's state to compacted (abandoned when
         `info.missing` lists holes). From then on `get_job` answers from this record, so the
-        chunks may go, and the job takes no more chunks (ChunkConflict)."""
+        chunks may go, and the job takes no more chunks (JobArchived). May return False, changing
+        nothing, when it sees a chunk stored that no segment holds (SQLite checks in the same
+        transaction); the archive is then stale and is made again."""
+
+    @abstractmethod
+    async def seal(self, job_id: str, owner: str, seconds: float) -> None:
+        """Before the compactor reads the job's chunks, for `seconds` (renewed with its lease): a
+        chunk stored while the job is sealed, or once it is archived, is reported as
+        JobArchived(stored), never CREATED, because the archive being made may lack it. A backend
+        whose `mark_compacted` checks for such chunks atomically may do nothing here."""
+
+    @abstractmethod
+    async def unseal(self, job_id: str) -> None:
+        """End the seal early (the compaction finished or gave up)."""
 
     @abstractmethod
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:

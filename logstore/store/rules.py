@@ -30,12 +30,13 @@ def final_conflict(
     return None
 
 
-def archived_conflict(chunk: Chunk, state: str, stored: bool = False) -> JobArchived:
-    """The answer for a chunk of an archived job: refused, with what the ingest service needs to
-    decide whether the job reopens (logstore/store/reopen.py)."""
-    abandoned = JobState(state) is JobState.ABANDONED
+def archived_conflict(chunk: Chunk, state: str | None, stored: bool = False) -> JobArchived:
+    """The answer for a chunk of an archived job (or, `stored`, one stored while its job was
+    being archived: `state` None while the archive is being made): refused, with what the ingest
+    service needs to decide whether the job reopens (logstore/store/reopen.py)."""
+    abandoned = state is not None and JobState(state) is JobState.ABANDONED
     if stored:
-        message = f"job {chunk.job_id} was archived ({state}) while clock {chunk.clock} was stored"
+        message = f"job {chunk.job_id} was being archived while clock {chunk.clock} was stored"
     else:
         message = f"job {chunk.job_id} is archived ({state}): it takes no more chunks"
     return JobArchived(message, abandoned=abandoned, stored=stored)

@@ -139,6 +139,13 @@ _READ_PAGE = (
     "SELECT clock, data FROM chunks WHERE job_id = ? AND clock >= ? AND clock <= ? ORDER BY clock LIMIT ?"
 )
 _SELECT_SIZES = "SELECT clock, size FROM chunks WHERE job_id = ? ORDER BY clock"
+# a chunk of the job that none of its segments holds (stored after the compactor read the chunks)
+_SELECT_UNARCHIVED_CHUNK = """
+SELECT 1 FROM chunks c WHERE c.job_id = ? AND NOT EXISTS (
+    SELECT 1 FROM segments s WHERE s.job_id = c.job_id
+    AND c.clock >= s.first_clock AND c.clock < s.first_clock + length(s.sizes) / 4
+) LIMIT 1
+"""
 _SELECT_JOB_ROW = "SELECT state, final_clock, created_at, updated_at FROM jobs WHERE job_id = ?"
 # `state IS NULL` matches the partial index jobs_unarchived, which SQLite then walks in job_id order
 _SELECT_UNARCHIVED = "SELECT job_id FROM jobs WHERE state IS NULL AND job_id > ? ORDER BY job_id LIMIT ?"
@@ -271,21 +278,30 @@ class SQLiteStore(LogStore):
             yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset, unpack_times(times)), frame)
             index += 1
 
-    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> bool:
         row = (
             job_id, info.sha256, info.raw_bytes, info.compressed_bytes, info.segments, info.chunks,
             info.final_clock, info.dictionary_id, encode_missing(info.missing, info.abandoned), time.time(),
         )  # fmt: skip
 
-        def mark(conn: sqlite3.Connection) -> None:
-            with conn:
+        def mark(conn: sqlite3.Connection) -> bool:
+            with conn:  # one transaction with the check: a chunk stored after it waits for it
+                if conn.execute(_SELECT_UNARCHIVED_CHUNK, (job_id,)).fetchone() is not None:
+                    return False
                 conn.execute("INSERT OR REPLACE INTO archives VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
                 conn.execute(
                     "UPDATE jobs SET state = ?, updated_at = ? WHERE job_id = ?",
                     (info.state_name, time.time(), job_id),
                 )
+                return True
 
-        await self._run(self._writer, mark)
+        return await self._run(self._writer, mark)
+
+    async def seal(self, job_id: str, owner: str, seconds: float) -> None:
+        """Nothing to do: a chunk and the mark are each one transaction, and the mark checks."""
+
+    async def unseal(self, job_id: str) -> None:
+        """See `seal`."""
 
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:
         return await self._run(self._readers, lambda conn: _archive_info(conn, job_id))

@@ -88,7 +88,7 @@ class CassandraStore(LogStore):
             "INSERT_CHUNK", "INSERT_BUCKET", "TOUCH_JOB", "SET_FINAL", "SELECT_JOB",
             "SELECT_JOBS", "SELECT_BUCKETS", "SELECT_LAST_BUCKET", "SELECT_LAST_CLOCK", "SELECT_DIGESTS",
             "SELECT_DIGESTS_OF_JOBS", "SELECT_SIZES", "SELECT_TIMES", "READ_PAGE", "DELETE_BUCKET",
-            "DELETE_CLOCKS", "DELETE_BUCKETS", "DELETE_JOB", "CLEAR_STATE",
+            "DELETE_CLOCKS", "DELETE_BUCKETS", "DELETE_JOB", "CLEAR_STATE", "SEAL", "UNSEAL",
             "INSERT_SEGMENT", "SELECT_SEGMENT_REFS", "SELECT_SEGMENT", "INSERT_ARCHIVE", "SELECT_ARCHIVE",
             "SET_STATE", "CLAIM", "RENEW", "RELEASE", "DELETE_SEGMENTS", "DELETE_ARCHIVE",
             "INSERT_JOB_DAY", "INSERT_DAY_OF_JOB", "SELECT_DAY_OF_JOB", "SELECT_JOBS_OF_DAY",
@@ -243,7 +243,9 @@ class CassandraStore(LogStore):
             yield Segment(SegmentRef(idx, first, unpack_sizes(sizes), offset, unpack_times(times)), frame)
             index += 1
 
-    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> None:
+    async def mark_compacted(self, job_id: str, info: ArchiveInfo) -> bool:
+        """Always marks: the seal (see `seal`) makes writers report chunks the archive may lack,
+        and the compactor looks for them after this (compactor/archive_job.py)."""
         now = datetime.now(UTC)
         gaps = encode_missing(info.missing, info.abandoned)
         await self._run(
@@ -252,6 +254,13 @@ class CassandraStore(LogStore):
         )  # fmt: skip
         await self._run("SET_STATE", info.state_name, now, job_id)
         await self._run("DELETE_UNARCHIVED", cql.unarchived_shard(job_id), job_id)
+        return True
+
+    async def seal(self, job_id: str, owner: str, seconds: float) -> None:
+        await self._run("SEAL", max(1, int(seconds)), owner, job_id)
+
+    async def unseal(self, job_id: str) -> None:
+        await self._run("UNSEAL", job_id)
 
     async def archive_info(self, job_id: str) -> ArchiveInfo | None:
         rows = await self._run("SELECT_ARCHIVE", job_id)

@@ -14,7 +14,7 @@ INSERT_BUCKET = "INSERT INTO {ks}.job_buckets (job_id, bucket) VALUES (?, ?)"
 TOUCH_JOB = "UPDATE {ks}.jobs SET updated_at = ? WHERE job_id = ?"
 SET_FINAL = "UPDATE {ks}.jobs SET final_clock = ?, updated_at = ? WHERE job_id = ?"
 SELECT_JOB = "SELECT state, final_clock, updated_at FROM {ks}.jobs WHERE job_id = ?"
-SELECT_JOBS = "SELECT job_id, state, final_clock, updated_at FROM {ks}.jobs WHERE job_id IN ?"
+SELECT_JOBS = "SELECT job_id, state, final_clock, updated_at, sealed_by FROM {ks}.jobs WHERE job_id IN ?"
 SELECT_BUCKETS = "SELECT bucket FROM {ks}.job_buckets WHERE job_id = ?"
 SELECT_LAST_BUCKET = "SELECT bucket FROM {ks}.job_buckets WHERE job_id = ? ORDER BY bucket DESC LIMIT 1"
 SELECT_LAST_CLOCK = (
@@ -96,6 +96,8 @@ SELECT_ARCHIVE = (
     "FROM {ks}.archives WHERE job_id = ?"
 )
 SET_STATE = "UPDATE {ks}.jobs SET state = ?, updated_at = ? WHERE job_id = ?"
+SEAL = "UPDATE {ks}.jobs USING TTL ? SET sealed_by = ? WHERE job_id = ?"
+UNSEAL = "UPDATE {ks}.jobs SET sealed_by = null WHERE job_id = ?"
 CLEAR_STATE = "UPDATE {ks}.jobs SET state = null, updated_at = ? WHERE job_id = ?"
 CLAIM = "INSERT INTO {ks}.compaction_leases (job_id, owner) VALUES (?, ?) IF NOT EXISTS USING TTL ?"
 RENEW = "UPDATE {ks}.compaction_leases USING TTL ? SET owner = ? WHERE job_id = ? IF owner = ?"

@@ -27,12 +27,13 @@ The guarantees and the races each tolerates:
   one ingester stores at once) can both pass; the window is again one batch's read -> write time. Caching the
   row would stretch it to the cache's lifetime, so the row is read every batch, for all of the
   batch's jobs in one statement.
-- Never acknowledged and then archived away: a compactor may archive the job between step 1 and
-  step 3 (it read the chunks before ours landed). So after the writes, the rows of the jobs that
-  got chunks are read again; a job archived meanwhile reports its chunks as JobArchived(stored)
-  instead of CREATED, and the ingest service reopens it. The compactor does the mirror image
-  (marks the job compacted, then looks for chunks its archive lacks: compactor/archive_job.py);
-  both read and write at the configured consistency, so at least one of the two sees the other.
+- Never acknowledged and then archived away: a compactor seals the job (`sealed_by`, with a TTL)
+  before it reads the job's chunks, and writers read the job rows again after their writes. A
+  job sealed or archived by then reports its new chunks as JobArchived(stored) instead of
+  CREATED, and the ingest service waits for the compactor and reopens the job if its archive
+  lacks them. Both sides write before they read, at the configured consistency, so at least one
+  sees the other: either the compactor's read finds the chunk, or the writer's second read finds
+  the seal. No crash of either side in between leaves an acknowledged chunk outside the archive.
 - Durable before the caller acknowledges: put_chunks returns only after every write of the batch
   was acknowledged at the configured consistency.
 
@@ -71,6 +72,7 @@ class JobRow:
     final_clock: int | None = None
     updated_at: datetime | None = None
     exists: bool = False
+    sealed: bool = False  # a compactor is reading the job's chunks (schema version 10)
 
 
 @dataclass
@@ -143,16 +145,18 @@ class ChunkWriter:
         return [next(per_job[chunk.job_id]) for chunk in chunks]
 
     async def _recheck_archived(self, plans: list[JobPlan]) -> None:
-        """Chunks of a job archived while they were written: JobArchived(stored), not CREATED."""
+        """Chunks of a job sealed or archived while they were written: JobArchived(stored), not
+        CREATED (the compactor may have read the job's chunks before they landed)."""
         if not plans:
             return
         rows = await self._job_rows([plan.job_id for plan in plans])
         for plan in plans:
-            state = rows.get(plan.job_id, JobRow()).state
-            if state is None or not JobState(state).archived:
+            row = rows.get(plan.job_id, JobRow())
+            archived = row.state is not None and JobState(row.state).archived
+            if not (archived or row.sealed):
                 continue
             plan.outcomes = [
-                archived_conflict(chunk, state, stored=True) if outcome is PutResult.CREATED else outcome
+                archived_conflict(chunk, row.state, stored=True) if outcome is PutResult.CREATED else outcome
                 for chunk, outcome in zip(plan.chunks, plan.outcomes, strict=True)
             ]
 
@@ -176,9 +180,9 @@ class ChunkWriter:
             )
         )
         return {
-            job_id: JobRow(state, final_clock, updated_at, exists=True)
+            job_id: JobRow(state, final_clock, updated_at, exists=True, sealed=sealed_by is not None)
             for rows in pages
-            for job_id, state, final_clock, updated_at in rows
+            for job_id, state, final_clock, updated_at, sealed_by in rows
         }
 
     async def _stored_digests(self, chunks: Sequence[Chunk]) -> dict[str, dict[int, bytes]]:

@@ -45,6 +45,24 @@ def chunks_of(job_id: str, data: bytes, size: int) -> list[Chunk]:
     return [Chunk.create(job_id, i, p, final=i == len(pieces) - 1) for i, p in enumerate(pieces)]
 
 
+async def mark_archived(store: LogStore, job_id: str, info: ArchiveInfo) -> None:
+    """`mark_compacted` as the compactor calls it: once segments hold every stored chunk (one
+    segment per run of clocks without a hole; the frames are not read here)."""
+    runs: list[list[tuple[int, int]]] = []
+    for clock, size in await store.chunk_index(job_id):
+        if runs and runs[-1][-1][0] == clock - 1:
+            runs[-1].append((clock, size))
+        else:
+            runs.append([(clock, size)])
+    offset = 0
+    for index, run in enumerate(runs):
+        await store.put_segment(
+            job_id, Segment(SegmentRef(index, run[0][0], tuple(s for _, s in run), offset), b"f")
+        )
+        offset += sum(s for _, s in run)
+    assert await store.mark_compacted(job_id, info)
+
+
 class StoreConformance:
     async def test_out_of_order_and_duplicated_writes_read_back_in_order(
         self, store: LogStore, job_id: str
@@ -254,7 +272,7 @@ class StoreConformance:
         assert [s async for s in store.read_segments(job_id, 1)] == segments[1:]
         assert await store.archive_info(job_id) is None
         info = ArchiveInfo("ab" * 32, 15, 16, 2, 5, 4)
-        await store.mark_compacted(job_id, info)
+        assert await store.mark_compacted(job_id, info)
         await store.delete_chunks(job_id, [(0, 4)])
         assert await store.archive_info(job_id) == info
         assert await read_all(store, job_id) == []
@@ -275,6 +293,16 @@ class StoreConformance:
         await store.put_chunks([Chunk.create(job_id, 257, b"again")])  # a bucket that lost chunks
         assert [c for c, _ in await store.chunk_index(job_id)] == [0, 256, 257, 600]
 
+    async def test_a_refused_mark_changes_nothing(self, store: LogStore, job_id: str) -> None:
+        """A chunk stored that no segment holds (it came in while the archive was made): a backend
+        may refuse the mark (SQLite does); then the job is not archived at all."""
+        await store.put_chunks([Chunk.create(job_id, 0, b"zero"), Chunk.create(job_id, 1, b"one")])
+        await store.put_segment(job_id, Segment(SegmentRef(0, 0, (4,), 0), b"frame"))
+        if not await store.mark_compacted(job_id, ArchiveInfo("ab" * 32, 4, 5, 1, 1, 0, abandoned=True)):
+            assert (await store.job_status(job_id)).state is JobState.RUNNING
+            assert await store.archive_info(job_id) is None
+        assert await read_all(store, job_id) == [(0, b"zero"), (1, b"one")]
+
     async def test_an_archived_job_refuses_chunks_saying_how_it_was_archived(
         self, store: LogStore, job_id: str
     ) -> None:
@@ -282,8 +310,8 @@ class StoreConformance:
         await store.put_chunks(
             [Chunk.create(abandoned, 0, b"a"), Chunk.create(complete, 0, b"c", final=True)]
         )
-        await store.mark_compacted(abandoned, ArchiveInfo("ab" * 32, 1, 1, 1, 1, 0, abandoned=True))
-        await store.mark_compacted(complete, ArchiveInfo("cd" * 32, 1, 1, 1, 1, 0))
+        await mark_archived(store, abandoned, ArchiveInfo("ab" * 32, 1, 1, 1, 1, 0, abandoned=True))
+        await mark_archived(store, complete, ArchiveInfo("cd" * 32, 1, 1, 1, 1, 0))
         late, after = await store.put_chunks(
             [Chunk.create(abandoned, 1, b"late"), Chunk.create(complete, 1, b"x")]
         )
@@ -300,7 +328,7 @@ class StoreConformance:
         times = dict(await store.chunk_times(job_id))
         await store.put_segment(job_id, Segment(SegmentRef(0, 0, (2, 2), 0, (times[0], times[1])), b"f0"))
         await store.put_segment(job_id, Segment(SegmentRef(1, 3, (2,), 4, (times[3],)), b"f1"))
-        await store.mark_compacted(
+        assert await store.mark_compacted(
             job_id, ArchiveInfo("ab" * 32, 6, 4, 2, 3, 3, missing=[(2, 2)], abandoned=True)
         )
         await store.delete_chunks(job_id, [(0, 1), (3, 3)])
@@ -393,8 +421,8 @@ class StoreConformance:
         assert len(everything) == len(set(everything)), "a job listed twice"
         assert sorted(job for job in everything if job.startswith(job_id)) == jobs
         assert await store.unarchived_jobs(everything[-1], 5) == []  # after the last page
-        await store.mark_compacted(jobs[0], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1))
-        await store.mark_compacted(jobs[1], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1, abandoned=True))
+        await mark_archived(store, jobs[0], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1))
+        await mark_archived(store, jobs[1], ArchiveInfo("ab" * 32, 2, 3, 1, 2, 1, abandoned=True))
         assert await store.delete_job(jobs[2]) is True
         left = await unarchived(store, page=1000)
         assert sorted(job for job in left if job.startswith(job_id)) == jobs[3:]

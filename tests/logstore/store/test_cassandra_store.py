@@ -9,7 +9,7 @@ from logstore.store.archive import ArchiveInfo
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import backfill_unarchived
-from tests.logstore.store.conformance import StoreConformance, unarchived
+from tests.logstore.store.conformance import StoreConformance, mark_archived, unarchived
 
 
 @pytest.mark.cassandra
@@ -29,7 +29,7 @@ class TestCassandraStoreWritingThroughThePythonDriver(StoreConformance):
 @pytest.mark.cassandra
 async def test_a_reopened_job_is_listed_again(cassandra_store: CassandraStore, job_id: str) -> None:
     await cassandra_store.put_chunk(Chunk.create(job_id, 0, b"x", final=True))
-    await cassandra_store.mark_compacted(job_id, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0))
+    await mark_archived(cassandra_store, job_id, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0))
     assert job_id not in await unarchived(cassandra_store, page=1000)
     await cassandra_store.index_unarchived(job_id)
     await cassandra_store.index_unarchived(job_id)  # idempotent
@@ -44,7 +44,7 @@ async def test_schema_version_8_lists_the_unarchived_jobs_that_were_there_before
     running, archived = f"{job_id}-running", f"{job_id}-archived"
     for job in (running, archived):
         await cassandra_store.put_chunk(Chunk.create(job, 0, b"x"))
-    await cassandra_store.mark_compacted(archived, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0, abandoned=True))
+    await mark_archived(cassandra_store, archived, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0, abandoned=True))
     await cassandra_store._run("DELETE_UNARCHIVED", cql.unarchived_shard(running), running)
     assert running not in await unarchived(cassandra_store, page=1000)
     ks = cassandra_store.target.keyspace

@@ -8,7 +8,7 @@ import pytest
 from logstore.chunk import Chunk
 from logstore.store.archive import ArchiveInfo
 from logstore.store.sqlite import _SELECT_UNARCHIVED, SQLiteStore, index_unarchived
-from tests.logstore.store.conformance import StoreConformance
+from tests.logstore.store.conformance import StoreConformance, mark_archived
 
 
 class TestSQLiteStore(StoreConformance):
@@ -45,7 +45,7 @@ async def test_a_reopened_job_is_listed_again_and_the_list_uses_its_index(
     sqlite_store: SQLiteStore, job_id: str, tmp_path: Path
 ) -> None:
     await sqlite_store.put_chunk(Chunk.create(job_id, 0, b"x", final=True))
-    await sqlite_store.mark_compacted(job_id, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0))
+    await mark_archived(sqlite_store, job_id, ArchiveInfo("ab" * 32, 1, 2, 1, 1, 0))
     assert await sqlite_store.unarchived_jobs(None, 10) == []
 
     def reopen(conn: sqlite3.Connection) -> None:
