@@ -72,7 +72,8 @@ async def _archive_view(store: LogStore, job_id: str) -> LogView | None:
     index = [(clock, size) for ref in refs for clock, size in enumerate(ref.sizes, ref.first_clock)]
     starts = _prefix_starts(index)
     length = starts[-1] + index[len(starts) - 1][1] if starts else 0
-    return LogView(job_id, not archive.missing, starts, length, archive, refs)
+    complete = not archive.missing and not archive.abandoned  # an abandoned job may reopen and grow
+    return LogView(job_id, complete, starts, length, archive, refs)
 
 
 def _prefix_starts(index: list[tuple[int, int]]) -> list[int]:

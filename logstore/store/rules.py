@@ -91,7 +91,9 @@ def archived_job_info(
         state=JobState(archive.state_name),
         bytes=archive.raw_bytes,
         chunks=archive.chunks,
-        final_clock=archive.final_clock,
+        # abandoned without a final chunk: it has none (its archive keeps the last clock received);
+        # the job may still reopen with the rest, so it is never complete
+        final_clock=None if archive.abandoned else archive.final_clock,
         missing=list(archive.missing),
         contiguous_clocks=contiguous,
         contiguous_bytes=prefix_bytes,

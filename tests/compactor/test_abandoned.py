@@ -94,10 +94,32 @@ async def test_a_job_without_a_final_chunk_is_abandoned_once_idle(
     later = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=a_week_later)
     assert await later.run(job_id) is Outcome.COMPACTED
     meta = (await api.get(f"/v1/jobs/{job_id}")).json()
-    assert (meta["state"], meta["final_clock"], meta["missing"]) == ("abandoned", 4, [[3, 3]])
-    assert (await api.get(f"/v1/jobs/{job_id}/log")).content == b"zero\none\ntwo\n"
+    assert (meta["state"], meta["final_clock"], meta["missing"]) == ("abandoned", None, [[3, 3]])
+    assert meta["complete"] is False
+    log = await api.get(f"/v1/jobs/{job_id}/log")
+    assert (log.content, log.headers["log-complete"]) == (b"zero\none\ntwo\n", "false")
     events = [e async for e in Tail(any_store, LiveHub(MemoryBus()), job_id, 0).events()]
-    assert events[3:] == [GapEvent(3, 3), ChunkEvent(4, b"four\n"), EndEvent(4)]
+    assert events[3:] == [GapEvent(3, 3), ChunkEvent(4, b"four\n"), EndEvent(4)]  # the end as archived
+
+
+async def test_a_job_abandoned_whole_without_a_final_chunk_is_not_complete(
+    any_store: LogStore, api: httpx.AsyncClient, job_id: str
+) -> None:
+    """No hole, no final chunk: the worker may come back with the rest (it reopens the job), so
+    a reader that stops at `Log-Complete: true` must not stop here."""
+    await any_store.put_chunks([Chunk.create(job_id, c, PIECES[c]) for c in (0, 1)])
+    later = ArchiveJob(any_store, CompactSettings(grace_s=0), "me", clock=a_week_later)
+    assert await later.run(job_id) is Outcome.COMPACTED
+    meta = (await api.get(f"/v1/jobs/{job_id}")).json()
+    assert (meta["state"], meta["final_clock"], meta["complete"], meta["missing"]) == (
+        "abandoned",
+        None,
+        False,
+        [],
+    )
+    log = await api.get(f"/v1/jobs/{job_id}/log", headers={"Accept-Encoding": "zstd"})
+    assert (log.content, log.headers["log-complete"]) == (b"zero\none\n", "false")
+    assert "content-encoding" not in log.headers
 
 
 async def swept(store: LogStore, settings: CompactSettings, clock: Callable[[], float]) -> set[str]:
