@@ -4,7 +4,11 @@ requests compaction of every finished one (a request lost with a broker, a job w
 since become final, an archive that failed) and of every running one without a write for
 `abandon_running_after_s` (its worker died before the final chunk: it is archived as abandoned).
 So no job's chunks reach their TTL (60 days) unarchived unless archiving keeps failing, and then
-`logstore_compactor_oldest_due_seconds` says so long before (alert LogstoreJobNotArchived)."""
+`logstore_compactor_oldest_due_seconds` says so long before (alert LogstoreJobNotArchived).
+
+A job it requested is requested again only after REREQUEST_SWEEPS sweeps: a compactor that is
+behind (a backlog after an outage) would otherwise find its queue holding the same jobs again and
+again, one more copy per sweep, and new jobs' requests waiting behind all of them."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ log = logging.getLogger("logstore.compactor")
 
 SWEEP_PAGE = 1_000  # job ids per read of the unarchived list
 STATUS_READS = 100  # job statuses read at once
+REREQUEST_SWEEPS = 6  # a request that was lost is made again after this many sweeps (30 min)
 LONG_DUE_S = 86_400.0  # the oldest due job is named in a warning past this (LogstoreJobNotArchived)
 
 
@@ -45,6 +50,7 @@ class Sweeper:
         self.clock = clock
         self.page = page
         self._stopping = asyncio.Event()
+        self._requested: dict[str, float] = {}  # due job -> when this sweeper last requested it
 
     async def run(self) -> None:
         # a process that has not finished a sweep yet counts from its start (LogstoreSweepNotRunning)
@@ -63,13 +69,15 @@ class Sweeper:
         self._stopping.set()
 
     async def sweep(self) -> int:
-        """Request compaction of every unarchived job that is due; return how many were requested.
+        """Request compaction of every unarchived job that is due (unless this sweeper requested it
+        in the last REREQUEST_SWEEPS sweeps); return how many were requested.
         The gauges change only once every page was read."""
         now = self.clock()
-        seen = requested = 0
+        seen = due = requested = 0
         oldest_due = 0.0
         oldest_job = ""
         after: str | None = None
+        still_due: dict[str, float] = {}
         while True:
             page = await self.store.unarchived_jobs(after, self.page)
             for job_id, status in zip(page, await self._statuses(page), strict=True):
@@ -77,21 +85,29 @@ class Sweeper:
                     continue
                 seen += 1
                 due_since = self._due_since(status, now)
-                if due_since is not None and due_since <= now:
-                    await self.bus.request_compaction(job_id)
-                    requested += 1
-                    if now - due_since > oldest_due:
-                        oldest_due, oldest_job = now - due_since, job_id
+                if due_since is None or due_since > now:
+                    continue
+                due += 1
+                if now - due_since > oldest_due:
+                    oldest_due, oldest_job = now - due_since, job_id
+                last = self._requested.get(job_id)
+                if last is not None and now - last < REREQUEST_SWEEPS * self.settings.sweep_interval_s:
+                    still_due[job_id] = last
+                    continue
+                await self.bus.request_compaction(job_id)
+                still_due[job_id] = now
+                requested += 1
             if len(page) < self.page:
                 break
             after = page[-1]
+        self._requested = still_due  # jobs no longer due are forgotten
         if oldest_due > LONG_DUE_S:
             log.warning(
                 "job %s due for archiving %.1f h ago, not archived (%d jobs due)",
-                oldest_job, oldest_due / 3600, requested,
+                oldest_job, oldest_due / 3600, due,
             )  # fmt: skip
         metrics.UNARCHIVED.set(seen)
-        metrics.BACKLOG.set(requested)
+        metrics.BACKLOG.set(due)
         metrics.OLDEST_DUE.set(oldest_due)
         metrics.SWEEP_SUCCESS.set(time.time())
         return requested

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from compactor.archive_job import ArchiveJob, Outcome
-from compactor.sweep import Sweeper
+from compactor.sweep import REREQUEST_SWEEPS, Sweeper
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings
@@ -90,3 +90,23 @@ async def test_a_job_that_keeps_failing_to_archive_keeps_ageing(
     success = gauge("sweep_last_success_timestamp_seconds")
     assert success is not None
     assert success > 0
+
+
+async def test_a_due_job_is_requested_again_only_after_several_sweeps(
+    sqlite_store: SQLiteStore, job_id: str
+) -> None:
+    """A compactor that is behind is not handed the same job once more every sweep."""
+    written = await finished(sqlite_store, job_id)
+    clock = FakeClock(written + 60)
+    settings = CompactSettings(sweep_interval_s=300)
+    bus = MemoryBus()
+    sweeper = Sweeper(sqlite_store, bus, settings, clock=clock)
+    counts = []
+    for _ in range(REREQUEST_SWEEPS + 1):
+        counts.append(await sweeper.sweep())
+        clock.now += settings.sweep_interval_s
+    assert counts == [1] + [0] * (REREQUEST_SWEEPS - 1) + [1]  # again once the request may be lost
+    assert gauge("backlog") == 1  # still due all along
+    assert await ArchiveJob(sqlite_store, settings, "me").run(job_id) is Outcome.COMPACTED
+    assert await sweeper.sweep() == 0
+    assert sweeper._requested == {}  # an archived job is forgotten
