@@ -2,36 +2,33 @@
 
 Both only ever add: a private job stays private, a registered secret stays registered. A job is
 marked private before the chunk that asked for it is stored, so no reader ever sees that chunk
-without credentials. This process remembers the jobs it marked (bounded) to write each flag once.
+without credentials. The flag is written for every store batch that asks for it (one idempotent
+write per private job in the batch), never skipped from a memory of jobs marked before: a job
+deleted meanwhile, by any process, has lost its flag, and a chunk of a job id used again would
+otherwise be stored public.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import asyncio
 from collections.abc import Iterable
 
 from logstore.resilience import CircuitBreaker
 from logstore.secret_values import check_total
 from logstore.store import LogStore
 
-REMEMBERED_PRIVATE_JOBS = 10_000
-
 
 class JobProtector:
     def __init__(self, store: LogStore, breaker: CircuitBreaker) -> None:
         self.store = store
         self.breaker = breaker
-        self._marked: OrderedDict[str, None] = OrderedDict()
 
     async def mark_private(self, job_ids: Iterable[str]) -> None:
-        for job_id in job_ids:
-            if job_id in self._marked:
-                self._marked.move_to_end(job_id)
-                continue
-            await self.breaker.call(lambda job_id=job_id: self.store.set_private(job_id))  # type: ignore[misc]
-            self._marked[job_id] = None
-            if len(self._marked) > REMEMBERED_PRIVATE_JOBS:
-                self._marked.popitem(last=False)
+        """Durable when it returns, for every job of `job_ids` (written concurrently)."""
+        await asyncio.gather(*(self._mark(job_id) for job_id in set(job_ids)))
+
+    async def _mark(self, job_id: str) -> None:
+        await self.breaker.call(lambda: self.store.set_private(job_id))
 
     async def add_secrets(self, job_id: str, secrets: list[bytes]) -> int:
         """Register the values (validated by logstore.secret_values); return how many the job has.

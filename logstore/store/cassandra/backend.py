@@ -313,10 +313,14 @@ class CassandraStore(LogStore):
         await self._run("RELEASE", job_id, owner)
 
     async def delete_job(self, job_id: str) -> bool:
+        """The log first (chunks, segments, archive), the job row next to last and the protection
+        last: until the protection goes nothing of the job is readable without it, whichever
+        statement fails. A failed delete is run again from the start; once the job row is gone a
+        run only removes what is left (the protection)."""
         job_rows, buckets = await asyncio.gather(self._run("SELECT_JOB", job_id), self._buckets(job_id))
         self._writer.forget(job_id)
-        await self._run("DELETE_PROTECTION", job_id)
         if not job_rows and not buckets:
+            await self._run("DELETE_PROTECTION", job_id)
             return False
         await asyncio.gather(*(self._run("DELETE_BUCKET", job_id, b) for b in buckets))
         await self._run("DELETE_BUCKETS", job_id)
@@ -328,6 +332,7 @@ class CassandraStore(LogStore):
         await self._run("DELETE_DAY_OF_JOB", job_id)
         await self._run("DELETE_UNARCHIVED", cql.unarchived_shard(job_id), job_id)
         await self._run("DELETE_JOB", job_id)
+        await self._run("DELETE_PROTECTION", job_id)
         return True
 
     async def unarchived_jobs(self, after: str | None, limit: int) -> list[str]:
