@@ -16,6 +16,7 @@ from ingest.service import IngestService, Outcome
 from logstore.batch_body import MEDIA_TYPE, decode_batch
 from logstore.chunk import Chunk
 from logstore.errors import ChunkTooLarge, InvalidInput, UnsupportedEncoding
+from logstore.numbers import decimal
 from logstore.store import PutResult
 from logstore.web.errors import status_of
 
@@ -62,7 +63,8 @@ OPENAPI_BODY: dict[str, Any] = {
 
 async def read_batch_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > BATCH_MAX_BYTES:
+    size = decimal(declared or "", 20)
+    if size is not None and size > BATCH_MAX_BYTES:
         raise ChunkTooLarge(f"batch body of {declared} bytes is over the limit of {BATCH_MAX_BYTES}")
     body = bytearray()
     async for piece in request.stream():

@@ -13,6 +13,7 @@ from ingest.service import IngestService
 from logstore.chunk import check_chunk_size
 from logstore.config import AuthSettings
 from logstore.errors import ChunkTooLarge, UnsupportedEncoding
+from logstore.numbers import decimal
 from logstore.store import PutResult
 from logstore.web.auth import bearer_guard
 
@@ -22,9 +23,10 @@ PUT_PATH = "/v1/jobs/{job_id}/chunks/{clock}"
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with ChunkTooLarge as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    size = decimal(declared or "", 20)
+    if size is not None and size > limit:
         metrics.REJECTED.labels(ChunkTooLarge.reason).inc()
-        check_chunk_size(int(declared), limit)
+        check_chunk_size(size, limit)
     body = bytearray()
     async for piece in request.stream():
         body += piece

@@ -13,6 +13,8 @@ import hmac
 import time
 from urllib.parse import urlencode
 
+from logstore.numbers import decimal
+
 SCOPE = "logstore-read"
 MAX_EXPIRES_IN_S = 30 * 86_400  # the longest a minted URL may live
 _DIGITS = 12  # an expires value longer than this is not a unix time we ever mint
@@ -34,11 +36,12 @@ def expiry(expires_in_s: float, now: float | None = None) -> int:
 
 def verify(key: bytes, job_id: str, expires: str, given: str, now: float | None = None) -> bool:
     """True when `given` is this job's signature for `expires` and `expires` has not passed."""
-    if not expires.isdigit() or len(expires) > _DIGITS or len(given) != 64:
+    at = decimal(expires, _DIGITS)
+    if at is None or len(given) != 64 or not given.isascii():
         return False
-    if int(expires) < (time.time() if now is None else now):
+    if at < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(signature(key, job_id, int(expires)).encode(), given.lower().encode())
+    return hmac.compare_digest(signature(key, job_id, at).encode(), given.lower().encode())
 
 
 def urls_of(base: str, key: bytes, job_id: str, expires: int) -> dict[str, object]:

@@ -22,6 +22,7 @@ from typing import Any
 import re2
 
 from logstore.errors import InvalidSearch
+from logstore.numbers import decimal
 
 MAX_QUERY_CHARS = 1000
 REGEX_MEMORY_BYTES = 8 * 1024 * 1024  # RE2's budget for the compiled program and its DFA cache
@@ -94,10 +95,11 @@ class Position:
 
     @classmethod
     def parse(cls, cursor: str) -> Position:
-        offset, _, line = cursor.partition(".")
-        if not (offset.isdigit() and line.isdigit()) or int(line) < 1 or len(cursor) > 40:
+        offset_text, _, line_text = cursor.partition(".")
+        offset, line = decimal(offset_text, 20), decimal(line_text, 20)
+        if offset is None or line is None or line < 1 or len(cursor) > 40:
             raise InvalidSearch("cursor is not one this search gave out")
-        return cls(int(offset), int(line))
+        return cls(offset, line)
 
 
 class LineScanner:
