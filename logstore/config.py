@@ -11,7 +11,7 @@ import ipaddress
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logstore.errors import ConfigError
@@ -143,6 +143,37 @@ class HttpSettings(BaseSettings):
         description="comma-separated addresses or CIDRs of proxies whose X-Forwarded-For / Forwarded "
         "headers name the client; unset = trust no proxy, the client is the TCP peer",
     )
+
+    client_address_header: str = Field(
+        "none",
+        validate_default=True,
+        description="the one header a trusted proxy names the client in: none (the client is the TCP "
+        "peer), x-forwarded-for or forwarded; the other header is never read",
+    )
+    client_address_hops: int = Field(
+        0,
+        ge=0,
+        description="0: the client is the nearest address of the header that is not a trusted proxy; "
+        "N: exactly N proxies append to the header, the client is the Nth address from the right",
+    )
+
+    @field_validator("client_address_header")
+    @classmethod
+    def _one_header(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip().lower()
+        if value not in ("none", "x-forwarded-for", "forwarded"):
+            raise ValueError("use none, x-forwarded-for or forwarded: the header your proxy sets")
+        proxies = info.data.get("trusted_proxies")
+        if proxies is None:
+            return value  # trusted_proxies itself is invalid: that error is reported
+        if value == "none" and _split(proxies):
+            raise ValueError(
+                "--trusted-proxies is set: name the header those proxies set "
+                "(x-forwarded-for or forwarded); the other one is never read"
+            )
+        if value != "none" and not _split(proxies):
+            raise ValueError("a header is read only from --trusted-proxies: list your proxies")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -17,6 +17,7 @@ from logstore.bus import Bus
 from logstore.config import Settings
 from logstore.store import LogStore
 from logstore.web.app import create_app
+from logstore.web.forwarded import TrustedProxies
 from stream.routes import stream_routers
 
 
@@ -41,6 +42,6 @@ def build_app(
         ready=store.ping,
         limits=settings.limits,
         rate_clock=rate_clock,
-        trusted_proxies=settings.http.proxy_networks,
+        client_address=TrustedProxies.of(settings.http),
         inner_middleware=[Middleware(PutChunkFastPath, service=service, auth=settings.auth)],
     )

@@ -27,6 +27,7 @@ async def compact(settings: Settings, store: LogStore, bus: Bus) -> None:
     from compactor.worker import CompactionWorker
     from logstore.process import Worker, run_role
     from logstore.web.app import create_app
+    from logstore.web.forwarded import TrustedProxies
 
     workers: list[Worker] = [
         CompactionWorker(store, bus, settings.compact),
@@ -36,7 +37,7 @@ async def compact(settings: Settings, store: LogStore, bus: Bus) -> None:
         [admin_router(store, settings.auth)],
         ready=store.ping,
         limits=settings.limits,
-        trusted_proxies=settings.http.proxy_networks,
+        client_address=TrustedProxies.of(settings.http),
     )
     await run_role(app, settings.http, workers)
 

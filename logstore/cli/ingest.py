@@ -33,6 +33,7 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
     from logstore.process import run_role
     from logstore.supervisor import Supervisor
     from logstore.web.app import create_app
+    from logstore.web.forwarded import TrustedProxies
 
     assert isinstance(bus, AmqpBus)
     service = IngestService(store, bus, settings.limits)
@@ -41,7 +42,7 @@ async def ingest(settings: Settings, store: LogStore, bus: Bus) -> None:
         routers,
         ready=store.ping,
         limits=settings.limits,
-        trusted_proxies=settings.http.proxy_networks,
+        client_address=TrustedProxies.of(settings.http),
         inner_middleware=[Middleware(PutChunkFastPath, service=service, auth=settings.auth)],
     )
     consumer = Supervisor("amqp_ingester", lambda: AmqpIngester(service, bus))

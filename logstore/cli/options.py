@@ -20,6 +20,16 @@ def add_service_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--trusted-proxies", help="addresses/CIDRs of proxies whose X-Forwarded-For / Forwarded is trusted"
     )
+    group.add_argument(
+        "--client-address-header",
+        choices=("none", "x-forwarded-for", "forwarded"),
+        help="the one header --trusted-proxies name the client in (default none: the TCP peer)",
+    )
+    group.add_argument(
+        "--client-address-hops",
+        type=int,
+        help="0: nearest untrusted address of that header (default); N: the Nth from the right",
+    )
     group.add_argument("--write-token", help="bearer token required for writes")
     group.add_argument("--read-token", help="bearer token required for reads")
     group.add_argument("--admin-token", help="bearer token required for delete and purge")
@@ -50,7 +60,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     from logstore.config import Settings  # pydantic is slow to import; client commands skip it
 
     names = (
-        "store", "bus", "listen", "trusted_proxies",
+        "store", "bus", "listen", "trusted_proxies", "client_address_header", "client_address_hops",
         "write_token", "read_token", "admin_token", "url_signing_key",
         "rate_limit", "rate_burst",
         "max_chunk_bytes", "max_log_bytes", "max_viewers", "max_viewers_per_client", "log_level",

@@ -24,13 +24,14 @@ def register(commands: Any) -> None:
 async def stream(settings: Settings, store: LogStore, bus: Bus) -> None:
     from logstore.process import run_role
     from logstore.web.app import create_app
+    from logstore.web.forwarded import TrustedProxies
     from stream.routes import stream_routers
 
     app = create_app(
         stream_routers(settings, store, bus),
         ready=store.ping,
         limits=settings.limits,
-        trusted_proxies=settings.http.proxy_networks,
+        client_address=TrustedProxies.of(settings.http),
     )
     await run_role(app, settings.http, stream=settings.stream)
 

@@ -15,7 +15,7 @@ from logstore import __version__
 from logstore.config import LimitsSettings
 from logstore.errors import LogstoreError
 from logstore.web.errors import error_response, install_error_handlers
-from logstore.web.forwarded import ForwardedClient, Network
+from logstore.web.forwarded import ForwardedClient, TrustedProxies
 from logstore.web.http_metrics import HttpMetrics
 from logstore.web.rate_limit import RateLimit
 
@@ -29,13 +29,14 @@ def create_app(
     on_shutdown: Sequence[Hook] = (),
     limits: LimitsSettings | None = None,
     rate_clock: Callable[[], float] = time.monotonic,
-    trusted_proxies: Sequence[Network] = (),
+    client_address: TrustedProxies | None = None,
     inner_middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
     """`ready` raises a LogstoreError when a dependency is down (answered 503 by /readyz).
     `limits` sets the per-client request rate (logstore/web/rate_limit.py), whose buckets refill
-    by `rate_clock` (seconds, monotonic); the client is the TCP peer, or the forwarded address
-    when the peer is one of `trusted_proxies`. `inner_middleware` runs inside the proxy, metrics and
+    by `rate_clock` (seconds, monotonic); the client is the TCP peer, or the address
+    `client_address` reads from the configured header of a trusted proxy
+    (logstore/web/forwarded.py). `inner_middleware` runs inside the proxy, metrics and
     rate-limit layers, first listed outermost (a role's fast paths)."""
 
     @asynccontextmanager
@@ -55,7 +56,8 @@ def create_app(
     if limits is not None and limits.rate_limit > 0:
         app.add_middleware(RateLimit, rate=limits.rate_limit, burst=limits.rate_burst, clock=rate_clock)
     app.add_middleware(HttpMetrics)  # outside the rate limit: its 429s are counted too
-    app.add_middleware(ForwardedClient, networks=trusted_proxies)  # outermost: all the rest see the client
+    # outermost: all the rest see the client
+    app.add_middleware(ForwardedClient, proxies=client_address or TrustedProxies(()))
     for router in routers:
         app.include_router(router)
 

@@ -1,6 +1,7 @@
-"""Behind a proxy: X-Forwarded-For / Forwarded name the client only when the TCP peer is a
-configured proxy; a spoofed header from anyone else changes nothing. The rate limit, the
-per-client viewer limit and the logs all key on the address found."""
+"""Behind a proxy: the one configured header (X-Forwarded-For or Forwarded) names the client only
+when the TCP peer is a configured proxy; the other header is never read, and a spoofed header from
+anyone else changes nothing. The rate limit, the per-client viewer limit and the logs all key on
+the address found."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from logstore.errors import ConfigError
 from logstore.store.sqlite import SQLiteStore
 from logstore.web.forwarded import TrustedProxies
 
-PROXIES = TrustedProxies([ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32")])
+NETWORKS = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32")]
+PROXIES = TrustedProxies(NETWORKS, "x-forwarded-for")
+RFC7239 = TrustedProxies(NETWORKS, "forwarded")
 
 
 def headers(**given: str) -> list[tuple[bytes, bytes]]:
@@ -45,18 +48,46 @@ def test_a_trusted_proxy_names_the_nearest_untrusted_hop() -> None:
     assert PROXIES.client("::ffff:10.0.0.1", headers(x_forwarded_for="203.0.113.5")) == "203.0.113.5"
 
 
-def test_forwarded_wins_and_its_forms_are_read() -> None:
+def test_only_the_configured_header_is_read() -> None:
+    # the proxy sets X-Forwarded-For and passes the client's own Forwarded through untouched
     both = headers(x_forwarded_for="198.51.100.1", forwarded='for="203.0.113.7:4711";proto=https')
-    assert PROXIES.client("10.0.0.1", both) == "203.0.113.7"
+    assert PROXIES.client("10.0.0.1", both) == "198.51.100.1"
+    assert PROXIES.client("10.0.0.1", headers(forwarded="for=203.0.113.7")) == "10.0.0.1"
+    # and the other way round: behind a proxy that writes Forwarded, X-Forwarded-For is the client's
+    assert RFC7239.client("10.0.0.1", both) == "203.0.113.7"
+    assert RFC7239.client("10.0.0.1", headers(x_forwarded_for="198.51.100.1")) == "10.0.0.1"
+    # none (the default) reads no header even from a listed proxy
+    assert TrustedProxies(NETWORKS).client("10.0.0.1", both) == "10.0.0.1"
+
+
+def test_forwarded_forms_are_read() -> None:
     ipv6 = headers(forwarded='for=192.0.2.60, for="[2001:db8:cafe::17]:4711"')
-    assert PROXIES.client("10.0.0.1", ipv6) == "192.0.2.60"  # 2001:db8:: is a trusted proxy too
-    assert PROXIES.client("10.0.0.1", headers(forwarded="for=unknown")) == "10.0.0.1"
+    assert RFC7239.client("10.0.0.1", ipv6) == "192.0.2.60"  # 2001:db8:: is a trusted proxy too
+    assert RFC7239.client("10.0.0.1", headers(forwarded="for=unknown")) == "10.0.0.1"
+
+
+def test_a_hop_count_takes_the_nth_address_from_the_right() -> None:
+    two = TrustedProxies(NETWORKS, "x-forwarded-for", hops=2)  # a CDN, then our balancer
+    chain = headers(x_forwarded_for="1.2.3.4, 203.0.113.5, 198.51.100.9")  # 1.2.3.4 forged
+    assert two.client("10.0.0.1", chain) == "203.0.113.5"
+    assert two.client("10.0.0.1", headers(x_forwarded_for="203.0.113.5")) == "203.0.113.5"
+    assert two.client("10.0.0.1", []) == "10.0.0.1"
+    assert two.client("192.0.2.1", chain) == "192.0.2.1"  # not from a trusted proxy: the peer
 
 
 def test_trusted_proxies_are_validated() -> None:
-    assert len(Settings({"trusted_proxies": "10.0.0.0/8, 192.0.2.7"}).http.proxy_networks) == 2
+    given = {"trusted_proxies": "10.0.0.0/8, 192.0.2.7", "client_address_header": "X-Forwarded-For"}
+    assert len(Settings(given).http.proxy_networks) == 2
+    assert Settings(given).http.client_address_header == "x-forwarded-for"
     with pytest.raises(ConfigError, match="--trusted-proxies"):
-        Settings({"trusted_proxies": "10.0.0.0/8,proxy.example"})
+        Settings({"trusted_proxies": "10.0.0.0/8,proxy.example", "client_address_header": "forwarded"})
+    with pytest.raises(ConfigError, match=r"--client-address-header.*name the header"):
+        Settings({"trusted_proxies": "10.0.0.0/8"})  # which header? never guessed
+    with pytest.raises(ConfigError, match=r"--client-address-header.*list your proxies"):
+        Settings({"client_address_header": "forwarded"})
+    with pytest.raises(ConfigError, match="--client-address-header"):
+        Settings({"trusted_proxies": "10.0.0.0/8", "client_address_header": "x-real-ip"})
+    assert Settings().http.client_address_header == "none"  # the default: the TCP peer
 
 
 def client_from(peer: str, store: SQLiteStore, **overrides: object) -> httpx.AsyncClient:
@@ -72,12 +103,13 @@ async def test_the_rate_limit_keys_on_the_forwarded_client(sqlite_store: SQLiteS
     async def status(client: httpx.AsyncClient, forwarded_for: str) -> int:
         return (await client.get(url, headers={"X-Forwarded-For": forwarded_for})).status_code
 
-    async with client_from("10.0.0.1", sqlite_store, trusted_proxies="10.0.0.0/8", **limits) as client:
+    proxied = {"trusted_proxies": "10.0.0.0/8", "client_address_header": "x-forwarded-for", **limits}
+    async with client_from("10.0.0.1", sqlite_store, **proxied) as client:
         assert await status(client, "203.0.113.1") == 404
         assert await status(client, "203.0.113.1") == 429
         assert await status(client, "203.0.113.2") == 404  # another client behind the same proxy
     # the same headers from a peer that is not a trusted proxy are ignored: it is one client
-    async with client_from("192.0.2.1", sqlite_store, trusted_proxies="10.0.0.0/8", **limits) as client:
+    async with client_from("192.0.2.1", sqlite_store, **proxied) as client:
         assert await status(client, "203.0.113.1") == 404
         assert await status(client, "203.0.113.2") == 429
 
@@ -97,7 +129,8 @@ async def test_http_requests_are_counted_by_route_and_status(sqlite_store: SQLit
 def behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`logstore serve` trusting 127.0.0.1 (where the tests connect from) as its proxy."""
     workdir: Path = tmp_path_factory.mktemp("proxied")
-    extra = ("--trusted-proxies", "127.0.0.1", "--max-viewers-per-client", "1")
+    extra = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
+    extra += ("--max-viewers-per-client", "1")
     with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *extra) as base:
         yield base, workdir / f"serve-{base.rsplit(':', 1)[1]}.log"
 
@@ -145,3 +178,33 @@ async def test_a_spoofed_header_from_an_untrusted_peer_changes_nothing(direct: s
     async with connect(url, additional_headers={"X-Forwarded-For": "203.0.113.1"}) as first:
         await first.recv(decode=False)
         assert await close_code(url, "203.0.113.2") == 4429  # still the one peer 127.0.0.1
+
+
+@pytest.fixture(scope="module")
+def strict_behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`logstore serve` behind an X-Forwarded-For proxy (127.0.0.1), 3 requests per client."""
+    workdir: Path = tmp_path_factory.mktemp("proxied-strict")
+    extra = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
+    extra += ("--rate-limit", "0.001", "--rate-burst", "3", "--log-level", "DEBUG")
+    with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *extra) as base:
+        yield base, workdir / f"serve-{base.rsplit(':', 1)[1]}.log"
+
+
+async def test_a_client_written_forwarded_is_ignored_behind_an_x_forwarded_for_proxy(
+    strict_behind_proxy: tuple[str, Path], job_id: str
+) -> None:
+    """The proxy appends the peer it saw to X-Forwarded-For and passes the client's Forwarded
+    through: a new Forwarded address on every request is still one client, one bucket."""
+    base, log_path = strict_behind_proxy
+    statuses = []
+    async with httpx.AsyncClient(base_url=base) as client:
+        for number in range(6):
+            spoofed = {"X-Forwarded-For": "203.0.113.9", "Forwarded": f"for=198.51.100.{number}"}
+            statuses.append((await client.get(f"/v1/jobs/{job_id}", headers=spoofed)).status_code)
+        other = {"X-Forwarded-For": "203.0.113.10", "Forwarded": "for=198.51.100.0"}
+        assert (await client.get(f"/v1/jobs/{job_id}", headers=other)).status_code == 404
+    assert statuses == [404] * 3 + [429] * 3
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    clients = {line["client"] for line in lines if line.get("client")}
+    assert "203.0.113.9" in clients
+    assert not any(client.startswith("198.51.100.") for client in clients), clients
