@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 
 from logstore.bus import Announcement, Bus, Subscription
@@ -26,8 +27,9 @@ class Viewer:
 
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        self._items: deque[Announcement] = deque()
+        self._items: deque[tuple[Announcement, float]] = deque()
         self._bytes = 0
+        self.seen_at = 0.0  # when the announcement `next` returned last was offered (monotonic)
         self._ready = asyncio.Event()
         self.lagging = False
         self.following = False  # joined: its job's announcements reach it
@@ -38,7 +40,7 @@ class Viewer:
                 metrics.VIEWERS_LAGGING.inc()
             self.lagging = True
         else:
-            self._items.append(announcement)
+            self._items.append((announcement, time.monotonic()))
             self._bytes += len(announcement.data)
         self._ready.set()
 
@@ -50,7 +52,7 @@ class Viewer:
                 await asyncio.wait_for(self._ready.wait(), timeout_s)
         if not self._items:
             return None
-        item = self._items.popleft()
+        item, self.seen_at = self._items.popleft()
         self._bytes -= len(item.data)
         return item
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logstore.errors import JobNotFound
 from logstore.store import LogStore
@@ -36,6 +36,9 @@ class ChunkEvent:
     clock: int
     data: bytes
     stored_at: float = 0.0  # set when the chunk came live from an announcement
+    # monotonic time this process knew the chunk was stored (read from the store, or announced):
+    # a protection read started later saw any protection set before the chunk was stored
+    seen_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,7 @@ class Tail:
                     yield event
                 if self._ended():
                     break
-                held: dict[int, bytes] = {}
+                held: dict[int, tuple[bytes, float]] = {}
                 held_bytes = 0
                 gap_since: float | None = None
                 while True:
@@ -90,17 +93,19 @@ class Tail:
                         continue  # sent already (from the store, or a duplicate announcement)
                     if announcement.clock > self.next_clock:
                         if announcement.clock not in held:
-                            held[announcement.clock] = announcement.data
+                            held[announcement.clock] = (announcement.data, viewer.seen_at)
                             held_bytes += len(announcement.data)
                         gap_since = gap_since or time.monotonic()
                         if held_bytes > HELD_BYTES or time.monotonic() - gap_since > GAP_WAIT_S:
                             break
                         continue
-                    yield self._send(announcement.clock, announcement.data, announcement.stored_at)
+                    yield self._send(
+                        announcement.clock, announcement.data, announcement.stored_at, viewer.seen_at
+                    )
                     while self.next_clock in held:
-                        data = held.pop(self.next_clock)
+                        data, seen_at = held.pop(self.next_clock)
                         held_bytes -= len(data)
-                        yield self._send(self.next_clock, data)
+                        yield self._send(self.next_clock, data, seen_at=seen_at)
                     gap_since = time.monotonic() if held else None
                     if self._ended():
                         break
@@ -114,11 +119,11 @@ class Tail:
     def _ended(self) -> bool:
         return self.final_clock is not None and self.next_clock > self.final_clock
 
-    def _send(self, clock: int, data: bytes, stored_at: float = 0.0) -> ChunkEvent:
+    def _send(self, clock: int, data: bytes, stored_at: float = 0.0, seen_at: float = 0.0) -> ChunkEvent:
         self.next_clock = clock + 1
         metrics.TAIL_CHUNKS.inc()
         metrics.TAIL_BYTES.inc(len(data))
-        return ChunkEvent(clock, data, stored_at)
+        return ChunkEvent(clock, data, stored_at, seen_at or time.monotonic())
 
     async def _from_store(self) -> AsyncIterator[ChunkEvent | GapEvent]:
         """Everything contiguous from `next_clock` on that the store has now: from the chunks, or
