@@ -4,105 +4,179 @@ A chunk's frame carries the masked bytes released so far (8-byte clock + bytes, 
 the concatenation of the frames is the masked log: bytes a secret may still start in are held
 back (at most longest secret - 1) and go out with the next frame; the final chunk's frame flushes
 everything. At a hole of an abandoned job the held bytes are flushed into a frame numbered with
-the first missing clock, sent just before the gap message. Resuming with from_clock = K rebuilds
-the masker by replaying clocks below K from the store without sending them, so the continuation
-is exactly the one an unbroken connection would have received.
+the first missing clock, sent just before the gap message.
+
+Frames are a function of the log, not of where a viewer starts: the masker is always fed the log
+from clock 0, in clock order, and the frame of clock K is made only once every clock below K has
+been fed (or is a hole for good). A tail asked for `from_clock = K` therefore follows the log
+from clock 0, sends nothing below K and waits, like any tail, for clocks below K that are not
+stored yet: its frames are exactly those an unbroken connection from clock 0 sends from K on.
+
+`MaskStage` is that computation, event by event; it also takes over a viewer that has already
+received the frames below K under other rules (no secrets, or fewer), see `unsent`.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 
-from logstore.errors import JobNotFound
-from logstore.store import LogStore
-from logstore.store.archive import chunks_of
-from logstore.store.archive_read import dictionary_of
 from stream.masking import Masker
-from stream.tail import SWITCHES, ChunkEvent, GapEvent, Tail, TailEvent
+from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class PlainStage:
+    """A job without secrets: events pass unchanged."""
+
+    secrets: tuple[bytes, ...] = ()
+    unsent = 0
+
+    def __init__(self, emit_from: int) -> None:
+        self.emit_from = emit_from
+
+    def sends(self, event: TailEvent) -> bool:
+        return True
+
+    def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
+        return [event]
+
+
+class MaskStage:
+    """Turns a tail's events from clock 0 on into the masked events a viewer gets from clock
+    `emit_from` on.
+
+    `unsent=None`: the viewer resumes, it has what an unbroken masked tail sent below
+    `emit_from`. `unsent=n`: the viewer has every byte of the raw log below `emit_from` but its
+    last n (sent under other rules: unmasked, or masked with fewer secrets; n are the bytes the
+    previous masker still held). The masker is then fed the raw log up to where the viewer's
+    bytes end; what it releases from there on goes out, except the bytes it held that the viewer
+    already has: those are dropped for as long as the masked output repeats them byte for byte.
+    Where it stops repeating them a secret began in bytes already sent (before it was known);
+    from there on everything is the masked log.
+    """
+
+    def __init__(self, secrets: Sequence[bytes], emit_from: int, unsent: int | None = None) -> None:
+        self.secrets = tuple(secrets)
+        self.emit_from = emit_from
+        self._masker = Masker(secrets)
+        self._keep = max((len(s) for s in secrets), default=1)
+        self._aligning = unsent is not None
+        self._unsent = unsent or 0
+        self._deferred = b""  # raw bytes not fed yet: the last `unsent` seen below emit_from
+        self._recent = b""  # the last raw bytes fed (at most the longest secret's length)
+        self._skip = b""  # raw bytes the masker holds that the viewer already has
+        self._owed = b""  # released, not sent yet: goes out with the first event from emit_from
+
+    @property
+    def unsent(self) -> int:
+        """Raw bytes fed that the viewer does not have yet (in any form)."""
+        if self._aligning:
+            return self._unsent
+        return max(0, self._masker.held - len(self._skip))
+
+    def sends(self, event: TailEvent) -> bool:
+        """Whether this event may put bytes in front of the viewer."""
+        if isinstance(event, ChunkEvent):
+            return event.clock >= self.emit_from
+        if isinstance(event, GapEvent):
+            return event.to_clock >= self.emit_from
+        return True
+
+    def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
+        """The viewer's events for one event of the tail (`final_clock` as the tail knew it)."""
+        if isinstance(event, ChunkEvent):
+            if event.clock < self.emit_from:
+                self._feed_before(event.data)
+                if event.clock == final_clock:
+                    self._flush_before()
+                return []
+            out = self._start() + self._release(self._masker.feed(event.data))
+            if event.clock == final_clock:
+                out += self._release(self._masker.flush())
+            return [ChunkEvent(event.clock, out, event.stored_at, event.seen_at)]
+        if isinstance(event, GapEvent):
+            if event.from_clock < self.emit_from:
+                self._flush_before()
+                if event.to_clock < self.emit_from:
+                    return []
+                owed = self._start()
+                held = [ChunkEvent(self.emit_from, owed)] if owed else []
+                return [*held, GapEvent(self.emit_from, event.to_clock)]
+            rest = self._start() + self._release(self._masker.flush())
+            return [*([ChunkEvent(event.from_clock, rest)] if rest else []), event]
+        assert isinstance(event, EndEvent)
+        # Normally nothing is held here: the final frame flushed it. Only when the store showed
+        # the final chunk before saying it was final (Cassandra writes the job row last) does a
+        # rest remain: it goes out in a trailer frame numbered final_clock + 1.
+        rest = self._start() + self._release(self._masker.flush())
+        trailer = event.final_clock + 1
+        return [*([ChunkEvent(trailer, rest)] if rest and trailer >= self.emit_from else []), event]
+
+    def _feed(self, data: bytes) -> bytes:
+        if self._aligning:
+            self._recent = (self._recent + data)[-self._keep :]
+        return self._masker.feed(data)
+
+    def _feed_before(self, data: bytes) -> None:
+        """A chunk below emit_from: the viewer has its bytes, except (aligning) the last `unsent`."""
+        if not self._aligning:
+            self._masker.feed(data)
+            return
+        self._deferred += data
+        cut = len(self._deferred) - self._unsent
+        if cut > 0:
+            self._feed(self._deferred[:cut])
+            self._deferred = self._deferred[cut:]
+
+    def _flush_before(self) -> None:
+        """A hole or the end below emit_from: the viewer got everything up to it."""
+        if self._aligning:
+            self._feed(self._deferred)
+            self._deferred = self._recent = b""
+        self._masker.flush()
+
+    def _start(self) -> bytes:
+        """Before the first bytes from emit_from: when taking over a viewer, feed the bytes it
+        lacks; the masked bytes owed so far."""
+        if self._aligning:
+            self._aligning = False
+            held = min(self._masker.held, len(self._recent))
+            self._skip = self._recent[len(self._recent) - held :] if held else b""
+            deferred, self._deferred = self._deferred, b""
+            self._owed += self._release(self._masker.feed(deferred))
+        owed, self._owed = self._owed, b""
+        return owed
+
+    def _release(self, out: bytes) -> bytes:
+        """What of the masker's output goes out: not the held bytes the viewer already has."""
+        if not self._skip:
+            return out
+        same = _common_prefix(out, self._skip)
+        if same == len(out):
+            self._skip = self._skip[same:]
+            return b""
+        self._skip = b""
+        return out[same:]
 
 
 class MaskedTail:
-    def __init__(self, tail: Tail, secrets: Sequence[bytes]) -> None:
+    """The masked tail of `tail` from its `next_clock` on: the tail is made to start at clock 0
+    (MaskStage sends nothing below the clock asked for)."""
+
+    def __init__(self, tail: Tail, secrets: Sequence[bytes], unsent: int | None = None) -> None:
         self.tail = tail
         self.job_id = tail.job_id
-        self._masker = Masker(secrets)
+        self.stage = MaskStage(secrets, tail.next_clock, unsent)
+        tail.next_clock = 0
 
     async def events(self) -> AsyncIterator[TailEvent]:
-        await self._replay(self.tail.next_clock)
         async for event in self.tail.events():
-            if isinstance(event, ChunkEvent):
-                released = self._masker.feed(event.data)
-                if event.clock == self.tail.final_clock:
-                    released += self._masker.flush()
-                yield ChunkEvent(event.clock, released, event.stored_at)
-            elif isinstance(event, GapEvent):
-                held = self._masker.flush()
-                if held:
-                    yield ChunkEvent(event.from_clock, held)
-                yield event
-            else:
-                # Normally nothing is held here: the final frame flushed it. Only when the store
-                # showed the final chunk before saying it was final (Cassandra writes the job row
-                # last) does a rest remain: it goes out in a trailer frame numbered final_clock + 1.
-                held = self._masker.flush()
-                if held:
-                    yield ChunkEvent(event.final_clock + 1, held)
-                yield event
-
-    async def _replay(self, to_clock: int) -> None:
-        """Feed clocks below `to_clock` to the masker, output discarded; a hole flushes it, as
-        the gap of a live tail does."""
-        if to_clock <= 0:
-            return
-        final_clock = None
-        with contextlib.suppress(JobNotFound):
-            final_clock = (await self.tail.store.job_status(self.job_id)).final_clock
-        expected = 0
-        async for clock, data in raw_chunks_below(self.tail.store, self.job_id, to_clock):
-            if clock != expected:
-                self._masker.flush()
-            self._masker.feed(data)
-            expected = clock + 1
-        if expected < to_clock or (final_clock is not None and expected > final_clock):
-            self._masker.flush()  # a hole, or the final frame, flushed it
-
-
-async def raw_chunks_below(store: LogStore, job_id: str, to_clock: int) -> AsyncIterator[tuple[int, bytes]]:
-    """Stored (clock, bytes) with clock < to_clock, ascending: from the chunks, or from the archive
-    once the job is compacted (also when that happens during this read), or from the chunks again
-    when the job is reopened during it."""
-    expected = 0
-    for _ in range(SWITCHES):
-        if expected >= to_clock:
-            return
-        try:
-            status = await store.job_status(job_id)
-        except JobNotFound:
-            return
-        if not status.state.archived:
-            async for clock, data in store.read_chunks(job_id, expected, to_clock - 1):
-                yield clock, data
-                expected = clock + 1
-            if expected >= to_clock:
-                return
-            with contextlib.suppress(JobNotFound):
-                status = await store.job_status(job_id)
-            if not status.state.archived:
-                return
-        archive = await store.archive_info(job_id)
-        if archive is None:
-            continue  # reopened meanwhile: back to the chunks
-        dictionary = await dictionary_of(store, archive)
-        segments = 0
-        async for segment in store.read_segments(job_id):
-            segments += 1
-            if segment.ref.first_clock >= to_clock:
-                return
-            for clock, data in chunks_of(segment, dictionary):
-                if expected <= clock < to_clock:
-                    yield clock, data
-                    expected = clock + 1
-        if segments >= archive.segments:
-            return
-        # fewer segments than the archive has: it was removed (reopened) while being read
+            for masked in self.stage.events_for(event, self.tail.final_clock):
+                yield masked
