@@ -6,7 +6,16 @@
 #   scripts/rabbitmq.sh restart  down + up
 #   scripts/rabbitmq.sh status   exit 0 if the node is up and AMQP answers on 127.0.0.1:5672
 #
-# Env: RABBITMQ_START_TIMEOUT (120 s), RABBITMQ_STOP_TIMEOUT (60 s), RABBITMQ_NODENAME (Debian default rabbit@<host>).
+# Env: RABBITMQ_START_TIMEOUT (120 s), RABBITMQ_STOP_TIMEOUT (60 s), RABBITMQ_NODENAME (Debian default rabbit@<host>),
+#      RABBITMQ_MAX_MESSAGE_BYTES (4 MiB: the broker refuses larger messages).
+#
+# The broker is a trust boundary (docs/operations.md, "The broker"): messages are capped at
+# RABBITMQ_MAX_MESSAGE_BYTES (in the config file for fresh starts, and applied to the running node
+# at once for new channels: no restart), and build workers get the user logstore-worker /
+# logstore-worker, which may only publish to the chunks exchange: no configure, no read, and no
+# write to logstore.live (where ingesters announce stored chunks to viewers). Its write pattern also
+# admits the tests' namespaced copies (test-<hex>.logstore.chunks) on this test broker; in
+# production use exactly '^logstore\.chunks$'.
 # Needs root or sudo (the Debian wrappers run the server and rabbitmqctl as the rabbitmq user).
 # The management plugin is not used; the rabbitmq_prometheus plugin is enabled (metrics on
 # 127.0.0.1:15692, for scripts/prometheus.sh). Data lives in Debian's /var/lib/rabbitmq, logs in /var/log/rabbitmq.
@@ -23,6 +32,11 @@ STOP_TIMEOUT=${RABBITMQ_STOP_TIMEOUT:-60}
 SBIN=/usr/sbin
 LOCK_FILE=$LOGSTORE_RUN_BASE/rabbitmq.lock
 CONFIG_FILE=/etc/rabbitmq/rabbitmq.conf
+# a chunk is at most 1 MiB by default (--max-chunk-bytes); headers and dead-letter copies add little
+MAX_MESSAGE_BYTES=${RABBITMQ_MAX_MESSAGE_BYTES:-4194304}
+WORKER_USER=logstore-worker
+WORKER_PASSWORD=logstore-worker
+WORKER_WRITE='^(test-[0-9a-f]+\.)?logstore\.chunks$'
 
 # Debian's default node name is rabbit@<short hostname>; that needs the hostname to resolve.
 if [ -z "${RABBITMQ_NODENAME:-}" ] && ! getent hosts "$(hostname -s)" >/dev/null 2>&1; then
@@ -82,7 +96,8 @@ ensure_installed() {
 write_config() {
     local want
     want="# Written by logstore's scripts/rabbitmq.sh (rewritten on every up while this line is here).
-raft.wal_max_size_bytes = ${RABBITMQ_WAL_MAX_BYTES:-33554432}"
+raft.wal_max_size_bytes = ${RABBITMQ_WAL_MAX_BYTES:-33554432}
+max_message_size = $MAX_MESSAGE_BYTES"
     if [ -f "$CONFIG_FILE" ] && ! grep -q "logstore's scripts/rabbitmq.sh" "$CONFIG_FILE"; then
         say "leaving $CONFIG_FILE as it is (not written by this script)"
         return 0
@@ -112,6 +127,21 @@ configure() {
         rmq rabbitmqctl -q set_user_tags guest administrator >/dev/null
         rmq rabbitmqctl -q set_permissions -p / guest '.*' '.*' '.*' >/dev/null
     fi
+    # the message size cap, on the running node too (the config file is read only at start); it
+    # applies to channels opened from now on
+    if [ "$(rmq rabbitmqctl -q eval 'application:get_env(rabbit, max_message_size).')" != "{ok,$MAX_MESSAGE_BYTES}" ]; then
+        say "capping messages at $MAX_MESSAGE_BYTES bytes on the running node"
+        rmq rabbitmqctl -q eval "application:set_env(rabbit, max_message_size, $MAX_MESSAGE_BYTES)." >/dev/null ||
+            die "cannot set max_message_size"
+    fi
+    # the build workers' user: publish to the chunks exchange, nothing else
+    if ! rmq rabbitmqctl -q authenticate_user "$WORKER_USER" "$WORKER_PASSWORD" >/dev/null 2>&1; then
+        say "(re)creating user $WORKER_USER (may only publish to logstore.chunks)"
+        rmq rabbitmqctl -q add_user "$WORKER_USER" "$WORKER_PASSWORD" >/dev/null 2>&1 ||
+            rmq rabbitmqctl -q change_password "$WORKER_USER" "$WORKER_PASSWORD" >/dev/null
+    fi
+    rmq rabbitmqctl -q set_user_tags "$WORKER_USER" >/dev/null
+    rmq rabbitmqctl -q set_permissions -p / "$WORKER_USER" '^$' "$WORKER_WRITE" '^$' >/dev/null
     # queue depths and consumers for Prometheus (the alerts on ingestion); enabling it on a running node is online
     if ! port_open "$HOST" "$PROMETHEUS_PORT"; then
         say "enabling the rabbitmq_prometheus plugin (metrics on $HOST:$PROMETHEUS_PORT)"

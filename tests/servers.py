@@ -31,6 +31,13 @@ def require_cassandra() -> str:
 AMQP_URL = os.environ.get("LOGSTORE_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
 
 
+# The build workers' user that scripts/rabbitmq.sh creates: it may only publish to the chunks exchange.
+AMQP_WORKER_URL = os.environ.get(
+    "LOGSTORE_TEST_AMQP_WORKER", "amqp://logstore-worker:logstore-worker@127.0.0.1:5672/"
+)
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # scripts/rabbitmq.sh's cap (RABBITMQ_MAX_MESSAGE_BYTES)
+
+
 def require_rabbitmq() -> str:
     require_port("127.0.0.1", 5672, "RabbitMQ", "scripts/rabbitmq.sh up")
     return AMQP_URL

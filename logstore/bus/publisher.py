@@ -1,6 +1,12 @@
 """The publisher CI workers use: persistent chunk messages with publisher confirms, so
 `publish` returning means the broker has the chunk (in a quorum queue: on a majority of nodes).
-Publish many chunks concurrently to keep the channel busy; each awaits its own confirm."""
+Publish many chunks concurrently to keep the channel busy; each awaits its own confirm.
+
+A worker needs no more of the broker than writing to the chunks exchange (docs/operations.md,
+"The broker"): when the exchange exists (the ingesters declare the topology when they start), it
+is only looked up, passively, which needs no configure permission; only a publisher that comes
+first declares the topology itself. A message the exchange routes to no queue (the ingest queue
+not bound yet, or deleted) comes back (`mandatory`) and is an error, never a silent loss."""
 
 from __future__ import annotations
 
@@ -34,8 +40,12 @@ class ChunkPublisher:
     @classmethod
     async def connect(cls, settings: BusSettings) -> ChunkPublisher:
         connection = await connect(settings.bus)
-        channel = await connection.channel(publisher_confirms=True)
-        exchange, _ = await topology.declare_ingest(connection, channel, settings)
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        try:
+            exchange = await channel.get_exchange(settings.chunks_exchange, ensure=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:  # first of all: declare (closed the channel)
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange, _ = await topology.declare_ingest(connection, channel, settings)
         return cls(connection, channel, exchange, settings)
 
     async def publish(
@@ -71,7 +81,9 @@ class ChunkPublisher:
                 return
             with contextlib.suppress(Exception):  # still down: the next failure tries again
                 channel = await within(
-                    self._connection.channel(publisher_confirms=True), PUBLISH_TIMEOUT_S, "reopen channel"
+                    self._connection.channel(publisher_confirms=True, on_return_raises=True),
+                    PUBLISH_TIMEOUT_S,
+                    "reopen channel",
                 )
                 self._exchange = await channel.get_exchange(self._settings.chunks_exchange)
                 self._channel = channel
