@@ -5,12 +5,16 @@ Credentials, strongest first:
   job: a bad signature says nothing about the job);
 - a bearer token (`Authorization: Bearer`, or `?access_token=` where a browser cannot set
   headers): the read or the admin token, or 403 when a read token is configured;
-- nothing: 401 when a read token is configured; otherwise a private job answers 404, exactly like
-  an unknown job, so its existence is not revealed.
+- nothing: 401 when a read token is configured; otherwise a private job answers exactly like an
+  unknown job, so its existence is not revealed: the same 404 (status, body, headers) after the
+  same store reads (`require_read` reads the job's protection and row together, for every
+  verdict), the viewer page of a job that may yet start (stream/viewer.py), and a tail that stays
+  open and silent (stream/silent_tail.py), as one of a job not started yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hmac
 
@@ -80,10 +84,24 @@ class ReadAccess:
 
 
 async def require_read(access: ReadAccess, connection: HTTPConnection, job_id: str) -> JobProtection:
-    """For HTTP routes: the job's protection, or the refusal as an HTTP error."""
-    verdict, protection = await access.check(connection, job_id)
+    """For HTTP routes: the job's protection, or the refusal as an HTTP error. The job's row is
+    read beside its protection, whatever the verdict: an unknown job and a private one read
+    without credentials take the same two reads and get the same 404."""
+    (verdict, protection), known = await asyncio.gather(
+        access.check(connection, job_id), _has_row(access.store, job_id)
+    )
     refuse(verdict, job_id)
+    if not known:
+        raise JobNotFound(f"job {job_id} not found")
     return protection
+
+
+async def _has_row(store: LogStore, job_id: str) -> bool:
+    try:
+        await store.job_status(job_id)
+    except JobNotFound:
+        return False
+    return True
 
 
 def refuse(verdict: Verdict | None, job_id: str = "") -> None:

@@ -1,8 +1,11 @@
 """The log viewer page `GET /jobs/{job_id}` and its static files (plain JS, no build step).
 
-The page answers like the job's log would (stream/access.py): a private job's page is 404 without
-a read token or a signed URL; with a signed URL the page's script carries `expires` and
-`signature` to the tail and the raw download."""
+The page is the same for every valid job id, known or not (a viewer may open it before the job's
+first chunk): a private job's page without credentials is an unknown job's, whose tail then
+stays silent and whose log is 404 (stream/access.py). Only credentials are checked here, with no
+store read: a wrong token or an invalid signed URL is 403, none where a read token is configured
+401. With a signed URL the page's script carries `expires` and `signature` to the tail and the
+raw download."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from logstore.chunk import validate_job_id
-from stream.access import ReadAccess, require_read
+from stream.access import ReadAccess, refuse
 
 STATIC_TYPES = {
     "viewer.js": "text/javascript",
@@ -37,8 +40,9 @@ def viewer_router(access: ReadAccess) -> APIRouter:
 
     @router.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     async def viewer(job_id: str, request: Request) -> Response:
-        # 422 for an invalid id; an unknown (public) job may still start
-        await require_read(access, request, validate_job_id(job_id))
+        # 422 for an invalid id; an unknown job may still start, and a private one looks unknown
+        validate_job_id(job_id)
+        refuse(access.signature_verdict(request, job_id) or access.token_verdict(request))
         return Response(page, media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
     @router.get("/static/{name}", include_in_schema=False)

@@ -22,12 +22,13 @@ from stream import close_codes, metrics
 from stream.access import ReadAccess, Verdict
 from stream.fanout import LiveHub
 from stream.masked_tail import MaskedTail
+from stream.silent_tail import SilentTail
 from stream.tail import ChunkEvent, GapEvent, Tail
 from stream.viewer_limits import ViewerLimits
 
 log = logging.getLogger("logstore.stream")
 CLOCK = struct.Struct(">Q")
-TailLike = Tail | MaskedTail
+TailLike = Tail | MaskedTail | SilentTail
 
 
 REFUSALS = {
@@ -86,6 +87,8 @@ async def _authorized_tail(
         verdict, protection = await access.check(websocket, job_id)
     except StoreUnavailable:
         return close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect later"
+    if verdict is Verdict.NOT_FOUND:  # a private job looks like one not started yet: silent
+        return await _serve(websocket, SilentTail(store, hub, job_id), settings.send_timeout_s)
     if verdict is not Verdict.ALLOWED:
         return CLOSE_CODES[verdict], REFUSALS[verdict]
     plain = Tail(store, hub, job_id, from_clock)

@@ -1,7 +1,7 @@
-"""Private jobs over HTTP, on SQLite and Cassandra: 404 (exactly like an unknown job) without
-credentials on the status, the log and the viewer page; readable with the admin or read token or
-a signed, unexpired URL of that job; hidden from anonymous job lists; signed URLs minted by
-`POST /v1/jobs/{id}/signed-url`."""
+"""Private jobs over HTTP, on SQLite and Cassandra: answered exactly like an unknown job without
+credentials (404 on the status and the log, the viewer's page of a job not started yet);
+readable with the admin or read token or a signed, unexpired URL of that job; hidden from
+anonymous job lists; signed URLs minted by `POST /v1/jobs/{id}/signed-url`."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ async def test_a_private_job_is_404_like_an_unknown_one_without_credentials(
             **missing.json(),
             "message": missing.json()["message"].replace("-unknown", ""),
         }
-    assert (await secured.get(f"/jobs/{job_id}")).status_code == 404
+    page, unknown_page = await secured.get(f"/jobs/{job_id}"), await secured.get(f"/jobs/{job_id}-unknown")
+    assert (page.status_code, page.content) == (unknown_page.status_code, unknown_page.content)
+    assert page.status_code == 200  # the page of a job not started yet
     wrong = {"Authorization": "Bearer not-a-token"}
     assert (await secured.get(f"/v1/jobs/{job_id}/log", headers=wrong)).status_code == 404
     assert (await secured.get(f"/v1/jobs/{job_id}/log", headers=AS_WRITER)).status_code == 404

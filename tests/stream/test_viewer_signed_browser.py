@@ -49,10 +49,13 @@ async def test_a_signed_viewer_url_shows_a_private_log_with_its_secret_masked(
         minted = await client.post(
             f"/v1/jobs/{job_id}/signed-url", headers={"Authorization": f"Bearer {ADMIN}"}
         )
-        assert (await client.get(f"/jobs/{job_id}")).status_code == 404
+        unknown = await client.get(f"/jobs/{job_id[:-1]}0")
+        assert (await client.get(f"/jobs/{job_id}")).content == unknown.content  # a job not started yet
     page = await browser.new_page()
     page.set_default_timeout(GENEROUS_S * 1000)
-    assert (await page.goto(f"{server}/jobs/{job_id}")).status == 404  # type: ignore[union-attr]
+    assert (await page.goto(f"{server}/jobs/{job_id}")).status == 200  # type: ignore[union-attr]
+    await page.wait_for_timeout(1500)  # its tail stays silent: nothing of the log shows
+    assert "deploying" not in await page.locator("#log").inner_text()
     await page.goto(minted.json()["viewer_url"])
     await page.wait_for_selector("#status[data-state=ended]")
     assert await page.get_attribute("#status", "data-lines") == "3"
