@@ -14,7 +14,8 @@ from logstore.store import LogStore
 from stream.access import ReadAccess, require_read
 from stream.byte_range import Unsatisfiable, parse_range
 from stream.download import LogView, archive_frames, open_view, read_bytes
-from stream.masked_log import byte_slice, masked_pieces, measure
+from stream.masked_index import masked_slice
+from stream.masked_log import measure
 
 MEDIA_TYPE = "text/plain; charset=utf-8"
 Body = Callable[[int, int], AsyncIterator[bytes]]  # bytes first..last (inclusive)
@@ -56,9 +57,10 @@ def stream_router(store: LogStore, access: ReadAccess) -> APIRouter:
 async def _masked_log(
     store: LogStore, view: LogView, secrets: Sequence[bytes], request: Request, offset: int | None
 ) -> Response:
-    """The masked log, always identity (stored zstd frames hold the raw bytes): measured first,
-    then sent. Its ETag is the masked log's sha256, never the archive's."""
-    length, digest = await measure(store, view, secrets)
+    """The masked log, always identity (stored zstd frames hold the raw bytes): measured by its
+    index, then sent from the index's nearest checkpoint. Its ETag is the masked log's sha256,
+    never the archive's."""
+    index, length, digest = await measure(store, view, secrets)
     headers = _headers(view, length)
     if view.archive is not None:
         etag = f'"masked-{digest}"'
@@ -67,7 +69,7 @@ async def _masked_log(
             return Response(status_code=304, headers=headers)
 
     def body(first: int, last: int) -> AsyncIterator[bytes]:
-        return byte_slice(masked_pieces(store, view, secrets), first, last)
+        return masked_slice(store, view, index, first, last)
 
     return _serve(request, offset, length, headers, body)
 

@@ -27,7 +27,7 @@ from logstore.store import LogStore
 from stream import metrics
 from stream.access import ReadAccess, require_read
 from stream.download import LogView, open_view, read_bytes
-from stream.masked_log import byte_slice, is_final, masked_pieces
+from stream.masked_log import is_final, masked_pieces
 from stream.search import LineScanner, Position, compile_query
 from stream.search import Query as SearchQuery
 
@@ -61,8 +61,7 @@ def search_router(store: LogStore, access: ReadAccess) -> APIRouter:
         view = await open_view(store, job_id)
         metrics.SEARCHES.inc()
         if protection.secrets:
-            masked = masked_pieces(store, view, protection.secrets, DECODE_AHEAD)
-            pieces = byte_slice(masked, start.offset, 2**62)
+            pieces = masked_pieces(store, view, protection.secrets, start.offset, DECODE_AHEAD)
         elif start.offset < view.length:
             pieces = read_bytes(store, view, start.offset, view.length - 1, DECODE_AHEAD)
         else:
