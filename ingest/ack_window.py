@@ -14,6 +14,9 @@ A message parked at the head (one whose handling failed, handed back after a bac
 every later ack back for seconds, and the broker stops delivering once `prefetch` messages wait;
 while the head is parked, stored messages behind it are acked one by one.
 
+The window reports the bytes of each delivery once, when it is settled (`released`): what the
+ingester holds is what it has been delivered and not yet settled, its byte budget.
+
 A window belongs to one channel. After a reconnect, tags start again at 1 on the new channel and
 a new window counts them; the old window's frames fail on its closed channel and are only logged
 (the broker redelivers those messages, and a redelivered chunk is a harmless duplicate).
@@ -24,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +60,11 @@ class Delivery:
 
 
 class AckWindow:
-    def __init__(self, channel: aiormq.abc.AbstractChannel) -> None:
+    def __init__(
+        self, channel: aiormq.abc.AbstractChannel, released: Callable[[int], None] | None = None
+    ) -> None:
         self.channel = channel
+        self._released = released  # called with a delivery's body size when it is settled
         self._delivered: deque[int] = deque()  # tags not yet covered by an ack, in order
         self._settled: dict[int, bool] = {}  # tag -> True: ack with the prefix; False: settled alone
         self._parked: set[int] = set()
@@ -85,6 +91,7 @@ class AckWindow:
         """Acknowledge these (durably handled) messages, with the fewest frames the order allows."""
         async with self._lock:
             for delivery in deliveries:
+                self._release(delivery)
                 delivery.settled = True
                 self._parked.discard(delivery.tag)
                 self._settled[delivery.tag] = True
@@ -93,11 +100,16 @@ class AckWindow:
     async def hand_back(self, delivery: Delivery) -> None:
         """Nack with requeue: the broker delivers the message again (to any consumer)."""
         async with self._lock:
+            self._release(delivery)
             delivery.settled = True
             self._parked.discard(delivery.tag)
             await self._send(self.channel.basic_nack(delivery.tag, requeue=True, wait=False), "nack")
             self._settled[delivery.tag] = False
             await self._flush()
+
+    def _release(self, delivery: Delivery) -> None:
+        if not delivery.settled and self._released is not None:
+            self._released(len(delivery.body))
 
     def park(self, delivery: Delivery) -> None:
         """This message will be handed back later: do not hold other acks back behind it."""

@@ -21,6 +21,12 @@ counts a delivery on RabbitMQ before 4.3, see docs/reliability.md). Only a batch
 refuses SUSPECT_ROUNDS times right after answering a probe is handed back with a nack (counted):
 that is what may never succeed, and the delivery limit is there for it.
 
+Bytes are bounded as well as messages: the channel's prefetch counts messages, so an ingester
+also keeps a byte budget (`max_bytes_in_flight`) of what it has been delivered and not yet
+settled. Past it, it stops consuming (basic.cancel, as for a store outage, without holding
+anything back) and consumes again once acknowledgements bring it under. Messages the broker had
+sent before the cancel still arrive, each under the broker's `max_message_size`.
+
 No message can stop an ingester:
 - the AMQP client decodes whatever the broker delivers (logstore/bus/tolerant_frames.py), and a
   dead letter carries the original headers as JSON text, so it never depends on re-encoding them;
@@ -40,7 +46,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiormq.abc
@@ -85,6 +91,11 @@ class AmqpIngester:
         self._recovery: asyncio.Task[None] | None = None  # paused, asking the store until it is back
         self._unstored = Unstored()
         metrics.OLDEST_UNSTORED.set_function(self._unstored.oldest_age)
+        self._held_bytes = 0  # delivered, not yet settled (acked, dead-lettered, handed back)
+        self._over_budget = False  # consumption stopped for the byte budget
+        self._flow = asyncio.Lock()  # one consume or cancel at a time
+        self._flow_tasks: set[asyncio.Task[None]] = set()
+        metrics.HELD_BYTES.set_function(lambda: self._held_bytes)
 
     async def run(self) -> None:
         """Consume until `stop()`; then finish the batches in hand and give the rest back."""
@@ -121,9 +132,9 @@ class AmqpIngester:
                 self._recovery.cancel()
                 await asyncio.gather(self._recovery, return_exceptions=True)
             await self._pause()
-            for task in list(self._handbacks):
+            for task in [*self._handbacks, *self._flow_tasks]:
                 task.cancel()
-            await asyncio.gather(*self._handbacks, return_exceptions=True)
+            await asyncio.gather(*self._handbacks, *self._flow_tasks, return_exceptions=True)
             await channel.close()
 
     def _stored(self, in_flight: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
@@ -140,27 +151,50 @@ class AmqpIngester:
         self._stopping.set()
 
     async def _resume(self) -> None:
-        await self._consume()
-        metrics.CONSUMING.set(1)
-        log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
+        if await self._consume():
+            metrics.CONSUMING.set(1)
+            log.info("consuming", extra={"queue": self.bus.settings.ingest_queue})
 
-    async def _consume(self) -> None:
-        """Consume on the robust channel's current AMQP channel. A new channel (after a
-        reconnect) gets a new ack window: its tags start again at 1. The same channel (consuming
-        again after a pause) keeps its window, whose tags go on: a second window on it would send
-        multiple acks covering the first one's messages, some perhaps still being stored."""
+    async def _consume(self) -> bool:
+        """Consume on the robust channel's current AMQP channel (False: not now, over the byte
+        budget or stopping). A new channel (after a reconnect) gets a new ack window: its tags
+        start again at 1. The same channel (consuming again after a pause) keeps its window, whose
+        tags go on: a second window on it would send multiple acks covering the first one's
+        messages, some perhaps still being stored."""
         assert self._channel is not None
         assert self._queue is not None
-        raw = await self._channel.get_underlay_channel()
-        window = self._window
-        if window is None or window.channel is not raw:
-            window = AckWindow(raw)
-            self._window = window
-        raw.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
-        consume_ok = await raw.basic_consume(
-            self._queue.name, lambda message: self._on_message(window, message)
-        )
-        self._consumer_tag = consume_ok.consumer_tag
+        async with self._flow:
+            raw = await self._channel.get_underlay_channel()
+            window = self._window
+            if window is None or window.channel is not raw:
+                window = AckWindow(raw, self._release)
+                self._window = window
+            elif self._consumer_tag is not None:
+                return True  # already consuming on this channel
+            if self._over_budget or self._stopping.is_set():
+                return False
+            raw.on_consumer_cancel_callbacks.add(self._on_cancelled_by_broker)
+            consume_ok = await raw.basic_consume(
+                self._queue.name, lambda message: self._on_message(window, message)
+            )
+            self._consumer_tag = consume_ok.consumer_tag
+            return True
+
+    def _release(self, size: int) -> None:
+        """A delivery of `size` bytes was settled: under the budget again, consume again."""
+        self._held_bytes -= size
+        if self._over_budget and self._held_bytes < self.bus.settings.max_bytes_in_flight:
+            self._over_budget = False
+            self._flow_task(self._within_budget())
+
+    async def _within_budget(self) -> None:
+        if self._store_back.is_set() and not self._stopping.is_set() and self._consumer_tag is None:
+            await self._resume()  # (paused for the store: its recovery consumes again)
+
+    def _flow_task(self, change: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(change)
+        self._flow_tasks.add(task)
+        task.add_done_callback(self._flow_tasks.discard)
 
     async def _on_reopen(self, _channel: object) -> None:
         """The robust channel is open again after a reconnect (it restored the queue and the
@@ -192,12 +226,13 @@ class AmqpIngester:
 
     async def _stop_consuming(self) -> None:
         """Cancel our consumer: the broker delivers no more, and what we hold stays ours, unacked."""
-        window = self._window
-        if self._consumer_tag is not None and window is not None:
-            with contextlib.suppress(Exception):  # a closed channel has no consumer left anyway
-                await window.channel.basic_cancel(self._consumer_tag)
-        self._consumer_tag = None
-        metrics.CONSUMING.set(0)
+        async with self._flow:
+            window = self._window
+            if self._consumer_tag is not None and window is not None:
+                with contextlib.suppress(Exception):  # a closed channel has no consumer left anyway
+                    await window.channel.basic_cancel(self._consumer_tag)
+            self._consumer_tag = None
+            metrics.CONSUMING.set(0)
 
     async def _on_message(self, window: AckWindow, message: aiormq.abc.DeliveredMessage) -> None:
         decoded: ChunkMessage | InvalidInput
@@ -206,6 +241,11 @@ class AmqpIngester:
         except InvalidInput as exc:
             decoded = exc  # it will be dead-lettered, not stored
         delivery = window.delivered(message, decoded)
+        self._held_bytes += len(delivery.body)
+        if not self._over_budget and self._held_bytes >= self.bus.settings.max_bytes_in_flight:
+            self._over_budget = True
+            log.info("byte budget reached: consumption paused", extra={"bytes": self._held_bytes})
+            self._flow_task(self._stop_consuming())
         if delivery.redelivered:
             metrics.REDELIVERIES.inc()
         self._unstored.add(delivery)

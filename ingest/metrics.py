@@ -57,6 +57,10 @@ HANDLER_ERRORS = Counter(
     "logstore_ingest_handler_errors_total",
     "Batches or messages whose handling failed for an unforeseen reason (a bug); see the error log",
 )
+HELD_BYTES = Gauge(
+    "logstore_ingest_held_bytes",
+    "Message bytes delivered to this ingester and not yet settled (its budget: LOGSTORE_MAX_BYTES_IN_FLIGHT)",
+)
 OLDEST_UNSTORED = Gauge(
     "logstore_ingest_oldest_unstored_seconds",
     "Age (from its sent_at) of the oldest chunk this ingester holds but has not stored; 0 if none",

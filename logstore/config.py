@@ -53,6 +53,12 @@ class BusSettings(BaseSettings):
     live_exchange: str = Field("logstore.live", description="exchange of stored-chunk announcements")
     compact_queue: str = Field("logstore.compact", description="durable queue of finished jobs")
     prefetch: int = Field(400, ge=1, description="unacknowledged messages one ingester may hold")
+    max_bytes_in_flight: int = Field(
+        64 * MiB,
+        ge=1,
+        description="message bytes one ingester may hold unacknowledged: past it, it takes no more "
+        "deliveries until some are stored (prefetch counts messages, not bytes)",
+    )
     batch_size: int = Field(200, ge=1, description="chunks written to the store per batch, at most")
     batch_linger_ms: float = Field(
         5.0, ge=0, description="a partial batch waits this long (ms), and while another batch is stored"

@@ -3,10 +3,10 @@
 Publish many chunks concurrently to keep the channel busy; each awaits its own confirm.
 
 A worker needs no more of the broker than writing to the chunks exchange (docs/operations.md,
-"The broker"): when the exchange exists (the ingesters declare the topology when they start), it
-is only looked up, passively, which needs no configure permission; only a publisher that comes
-first declares the topology itself. A message the exchange routes to no queue (the ingest queue
-not bound yet, or deleted) comes back (`mandatory`) and is an error, never a silent loss."""
+"The broker"): a publisher whose user may not declare the topology (the ingesters declare it when
+they start) only looks the exchange up, passively, which needs no permission. A message the
+exchange routes to no queue (the ingest queue not bound yet, or deleted) comes back (`mandatory`)
+and is an error, never a silent loss."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from logstore.bus import topology
@@ -42,10 +43,10 @@ class ChunkPublisher:
         connection = await connect(settings.bus)
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         try:
-            exchange = await channel.get_exchange(settings.chunks_exchange, ensure=True)
-        except aio_pika.exceptions.ChannelNotFoundEntity:  # first of all: declare (closed the channel)
-            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             exchange, _ = await topology.declare_ingest(connection, channel, settings)
+        except aiormq.exceptions.ChannelAccessRefused:  # a worker's user: publish, nothing more
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange = await channel.get_exchange(settings.chunks_exchange, ensure=True)
         return cls(connection, channel, exchange, settings)
 
     async def publish(

@@ -173,6 +173,9 @@ async def test_one_window_per_channel_across_a_pause_and_a_new_one_after_a_recon
     await ingester._consume()
     window = ingester._window
     assert window is not None
+    await ingester._consume()  # already consuming on this channel: nothing to do
+    assert first.consumes == 1
+    await ingester._stop_consuming()  # a pause (the store is down, or the byte budget reached)
     await ingester._consume()  # consuming again on the same channel, after a pause
     assert ingester._window is window  # its tags go on: a second window would ack across them
     second = FakeAmqpChannel()
