@@ -77,10 +77,19 @@ class ReadAccess:
         """The verdict for reading `job_id` (a valid id), and the job's protection (its secrets
         are masked on every read path, whoever reads)."""
         protection = await self.store.job_protection(job_id)
-        verdict = self.signature_verdict(connection, job_id) or self.token_verdict(connection)
-        if verdict is None:
-            verdict = Verdict.NOT_FOUND if protection.private else Verdict.ALLOWED
-        return verdict, protection
+        return job_verdict(self.credential_verdict(connection, job_id), protection), protection
+
+    def credential_verdict(self, connection: HTTPConnection, job_id: str) -> Verdict | None:
+        """The verdict of the credentials alone; None when the job's protection decides."""
+        return self.signature_verdict(connection, job_id) or self.token_verdict(connection)
+
+
+def job_verdict(credential: Verdict | None, protection: JobProtection) -> Verdict:
+    """The verdict of credentials (`credential_verdict`) for a job with this protection: also
+    for a tail, whose job's protection is read again while it runs (stream/guarded_tail.py)."""
+    if credential is not None:
+        return credential
+    return Verdict.NOT_FOUND if protection.private else Verdict.ALLOWED
 
 
 async def require_read(access: ReadAccess, connection: HTTPConnection, job_id: str) -> JobProtection:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from stream.masking import Masker
+from stream.masking import MASK, Masker
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
 
 
@@ -36,7 +36,7 @@ class PlainStage:
     """A job without secrets: events pass unchanged."""
 
     secrets: tuple[bytes, ...] = ()
-    unsent = 0
+    unsent: int | None = 0  # the viewer has every raw byte below the next clock
 
     def __init__(self, emit_from: int) -> None:
         self.emit_from = emit_from
@@ -67,18 +67,22 @@ class MaskStage:
         self.emit_from = emit_from
         self._masker = Masker(secrets)
         self._keep = max((len(s) for s in secrets), default=1)
+        self._given_unsent = unsent
+        self._started = False  # bytes from emit_from on have been made
         self._aligning = unsent is not None
         self._unsent = unsent or 0
         self._deferred = b""  # raw bytes not fed yet: the last `unsent` seen below emit_from
         self._recent = b""  # the last raw bytes fed (at most the longest secret's length)
         self._skip = b""  # raw bytes the masker holds that the viewer already has
+        self._raw = b""  # while there are: the raw bytes fed from the first of them on
         self._owed = b""  # released, not sent yet: goes out with the first event from emit_from
 
     @property
-    def unsent(self) -> int:
-        """Raw bytes fed that the viewer does not have yet (in any form)."""
-        if self._aligning:
-            return self._unsent
+    def unsent(self) -> int | None:
+        """For a stage taking over from this one at its next clock: raw bytes fed that the viewer
+        does not have yet (in any form); None while it is still a resume that has sent nothing."""
+        if not self._started:
+            return self._given_unsent
         return max(0, self._masker.held - len(self._skip))
 
     def sends(self, event: TailEvent) -> bool:
@@ -97,7 +101,7 @@ class MaskStage:
                 if event.clock == final_clock:
                     self._flush_before()
                 return []
-            out = self._start() + self._release(self._masker.feed(event.data))
+            out = self._start() + self._release(self._feed(event.data))
             if event.clock == final_clock:
                 out += self._release(self._masker.flush())
             return [ChunkEvent(event.clock, out, event.stored_at, event.seen_at)]
@@ -122,6 +126,8 @@ class MaskStage:
     def _feed(self, data: bytes) -> bytes:
         if self._aligning:
             self._recent = (self._recent + data)[-self._keep :]
+        elif self._skip:
+            self._raw += data
         return self._masker.feed(data)
 
     def _feed_before(self, data: bytes) -> None:
@@ -145,25 +151,34 @@ class MaskStage:
     def _start(self) -> bytes:
         """Before the first bytes from emit_from: when taking over a viewer, feed the bytes it
         lacks; the masked bytes owed so far."""
+        self._started = True
         if self._aligning:
             self._aligning = False
             held = min(self._masker.held, len(self._recent))
-            self._skip = self._recent[len(self._recent) - held :] if held else b""
+            self._skip = self._raw = self._recent[len(self._recent) - held :] if held else b""
             deferred, self._deferred = self._deferred, b""
-            self._owed += self._release(self._masker.feed(deferred))
+            self._owed += self._release(self._feed(deferred))
         owed, self._owed = self._owed, b""
         return owed
 
     def _release(self, out: bytes) -> bytes:
-        """What of the masker's output goes out: not the held bytes the viewer already has."""
-        if not self._skip:
-            return out
-        same = _common_prefix(out, self._skip)
-        if same == len(out):
-            self._skip = self._skip[same:]
-            return b""
-        self._skip = b""
-        return out[same:]
+        """What of the masker's output goes out: not the held bytes the viewer already has (kept
+        bytes that repeat them, and masks of secrets that lie wholly within them)."""
+        while self._skip:
+            same = _common_prefix(out, self._skip)
+            if same == len(out):
+                self._skip, self._raw = self._skip[same:], self._raw[same:]
+                return b""
+            if same < len(self._skip) and out.startswith(MASK, same):
+                # leftmost-longest: the mask stands for the longest secret starting here
+                length = max((len(s) for s in self.secrets if self._raw.startswith(s, same)), default=0)
+                if 0 < length <= len(self._skip) - same:  # all of it was sent before: not again
+                    out = out[same + len(MASK) :]
+                    self._skip, self._raw = self._skip[same + length :], self._raw[same + length :]
+                    continue
+            self._skip = self._raw = b""  # from here on the viewer has none of it
+            return out[same:]
+        return out
 
 
 class MaskedTail:

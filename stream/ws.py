@@ -19,16 +19,17 @@ from logstore.config import StreamSettings
 from logstore.errors import InvalidInput, StoreUnavailable
 from logstore.store import LogStore
 from stream import close_codes, metrics
-from stream.access import ReadAccess, Verdict
+from stream.access import ReadAccess, Verdict, job_verdict
 from stream.fanout import LiveHub
-from stream.masked_tail import MaskedTail
+from stream.guarded_tail import GuardedTail, Refused
+from stream.protection_watch import ProtectionWatch
 from stream.silent_tail import SilentTail
-from stream.tail import ChunkEvent, GapEvent, Tail
+from stream.tail import ChunkEvent, GapEvent
 from stream.viewer_limits import ViewerLimits
 
 log = logging.getLogger("logstore.stream")
 CLOCK = struct.Struct(">Q")
-TailLike = Tail | MaskedTail | SilentTail
+TailLike = GuardedTail | SilentTail
 
 
 REFUSALS = {
@@ -46,6 +47,7 @@ CLOSE_CODES = {
 def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: StreamSettings) -> APIRouter:
     router = APIRouter()
     limits = ViewerLimits(settings)
+    watch = ProtectionWatch(store)
 
     @router.websocket("/v1/jobs/{job_id}/tail")
     async def tail(websocket: WebSocket, job_id: str) -> None:
@@ -65,7 +67,9 @@ def tail_router(store: LogStore, hub: LiveHub, access: ReadAccess, settings: Str
             await _close(websocket, close_codes.TOO_MANY, "too many viewers, try again later")
             return
         try:
-            code, reason = await _authorized_tail(websocket, store, hub, access, job_id, from_clock, settings)
+            code, reason = await _authorized_tail(
+                websocket, store, hub, access, watch, job_id, from_clock, settings
+            )
         finally:
             limits.release(client)
         await _close(websocket, code, reason)
@@ -78,6 +82,7 @@ async def _authorized_tail(
     store: LogStore,
     hub: LiveHub,
     access: ReadAccess,
+    watch: ProtectionWatch,
     job_id: str,
     from_clock: int,
     settings: StreamSettings,
@@ -91,8 +96,12 @@ async def _authorized_tail(
         return await _serve(websocket, SilentTail(store, hub, job_id), settings.send_timeout_s)
     if verdict is not Verdict.ALLOWED:
         return CLOSE_CODES[verdict], REFUSALS[verdict]
-    plain = Tail(store, hub, job_id, from_clock)
-    tail = MaskedTail(plain, protection.secrets) if protection.secrets else plain
+    # The credentials stay what they were at connect; the job's protection is read again while
+    # the tail runs, and decides with them as it would for a new connection.
+    credential = access.credential_verdict(websocket, job_id)
+    tail = GuardedTail(
+        store, hub, job_id, from_clock, protection, watch, lambda now: job_verdict(credential, now)
+    )
     return await _serve(websocket, tail, settings.send_timeout_s)
 
 
@@ -105,6 +114,9 @@ async def _serve(websocket: WebSocket, tail: TailLike, send_timeout_s: float) ->
         if sending in done:
             return sending.result()
         return close_codes.END, "viewer left"
+    except Refused as exc:  # closed as a new connection would be refused
+        log.info("viewer closed: the job no longer admits it", extra={"job_id": tail.job_id})
+        return CLOSE_CODES[exc.verdict], REFUSALS[exc.verdict]
     except StoreUnavailable as exc:
         log.warning("tail stopped: %s", exc, extra={"job_id": tail.job_id})
         return close_codes.STORE_UNAVAILABLE, "store unavailable, reconnect with from_clock"

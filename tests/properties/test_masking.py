@@ -6,6 +6,7 @@ resumed at any clock, live or from the store, before and after compaction."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import tempfile
@@ -25,9 +26,12 @@ from logstore.cli.app import build_app
 from logstore.config import CompactSettings, Settings
 from logstore.store import LogStore
 from logstore.store.sqlite import SQLiteStore
+from stream.access import Verdict
 from stream.fanout import LiveHub
+from stream.guarded_tail import GuardedTail
 from stream.masked_tail import MaskedTail
 from stream.masking import Masker, mask
+from stream.protection_watch import ProtectionWatch
 from stream.tail import ChunkEvent, EndEvent, Tail
 
 SECRETS = st.lists(st.binary(min_size=1, max_size=6).map(lambda b: bytes(97 + x % 3 for x in b)), max_size=4)
@@ -298,3 +302,134 @@ def test_a_tail_that_starts_ahead_of_the_stored_log_sends_the_same_slice(
     offset = sum(len(f.data) for f in unbroken[:from_clock])
     assert b"".join(f.data for f in ahead) == reference[offset:]
     assert shown_secrets(b"".join(f.data for f in ahead), secrets) == []
+
+
+def naive_tokens(log: bytes, secrets: list[bytes]) -> list[tuple[int, int, bytes]]:
+    """The masked log as (raw start, raw end, output) tokens: kept bytes and masks."""
+    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+    tokens, at = [], 0
+    while at < len(log):
+        hit = next((s for s in ordered if log.startswith(s, at)), None)
+        end = at + (len(hit) if hit else 1)
+        tokens.append((at, end, b"***" if hit else log[at:end]))
+        at = end
+    return tokens
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=split_secrets(), seed=st.integers(0, 2**32), when=st.integers(0, 200), known=st.data())
+def test_secrets_registered_while_a_viewer_follows_mask_everything_sent_after(
+    case: tuple[bytes, list[bytes], list[bytes]], seed: int, when: int, known: st.DataObject
+) -> None:
+    """A viewer follows a job that has some of its secrets (maybe none); after it got the frames
+    of clocks below R, the rest are registered, then the later chunks are stored in any order.
+    The frames below R are what was sent under the old secrets; everything after is the masked
+    log (all secrets) from where the viewer's bytes ended, so no registered secret shows after
+    the registration, even one that began in bytes sent before it."""
+    log, secrets, pieces = case
+    early = known.draw(st.lists(st.sampled_from(secrets), unique=True)) if secrets else []
+    registered = random.Random(seed).randint(1, len(pieces))  # R: clocks sent before the registration
+
+    async def scenario(directory: str) -> list[ChunkEvent]:
+        store = SQLiteStore(Path(directory) / "db.sqlite")
+        bus = MemoryBus()
+        await store.add_secrets("job", early)
+        chunks = [Chunk.create("job", c, p, final=c == len(pieces) - 1) for c, p in enumerate(pieces)]
+        first = list(range(registered))
+        later = list(range(registered, len(pieces)))
+        random.Random(seed).shuffle(first)
+        random.Random(seed + 1).shuffle(later)
+        watch = ProtectionWatch(store)
+        protection = await store.job_protection("job")
+        tail = GuardedTail(store, LiveHub(bus), "job", 0, protection, watch, lambda _: Verdict.ALLOWED)
+        frames: list[ChunkEvent] = []
+        sent_all_early = asyncio.Event()
+
+        async def writer() -> None:
+            await asyncio.sleep(0.005)
+            for clock in first:
+                await store.put_chunk(chunks[clock])
+                await bus.announce(Announcement("job", clock, pieces[clock], chunks[clock].final))
+            await sent_all_early.wait()
+            await store.add_secrets("job", secrets)
+            for clock in later:
+                await store.put_chunk(chunks[clock])
+                await bus.announce(Announcement("job", clock, pieces[clock], chunks[clock].final))
+                await asyncio.sleep(0)
+
+        writing = asyncio.create_task(writer())
+        try:
+            async for event in tail.events():
+                if isinstance(event, ChunkEvent):
+                    frames.append(event)
+                    if event.clock == registered - 1:
+                        sent_all_early.set()
+            await writing
+            return frames
+        finally:
+            await store.close()
+
+    with tempfile.TemporaryDirectory() as directory:
+        frames = asyncio.run(asyncio.wait_for(scenario(directory), 30))
+    assert [f.clock for f in frames] == list(range(len(frames)))
+    before = [f for f in frames if f.clock < registered]
+    after = b"".join(f.data for f in frames if f.clock >= registered)
+    raw_before = b"".join(pieces[:registered])
+    old = Masker(early)
+    shown = old.feed(raw_before) + (old.flush() if registered == len(pieces) else b"")
+    assert b"".join(f.data for f in before) == shown  # what the viewer had
+    ends = len(raw_before) - old.held  # the viewer has the raw log (masked the old way) up to here
+    assert after == b"".join(out for _, end, out in naive_tokens(log, secrets) if end > ends)
+    assert shown_secrets(after, secrets) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    case=split_secrets(),
+    seed=st.integers(0, 2**32),
+    query=st.binary(min_size=1, max_size=3).map(lambda b: bytes(b"ab*\n"[x % 3] for x in b)),
+    limit=st.integers(1, 4),
+    start=st.data(),
+)
+def test_search_pages_from_any_cursor_are_the_masked_log(
+    case: tuple[bytes, list[bytes], list[bytes]], seed: int, query: bytes, limit: int, start: st.DataObject
+) -> None:
+    """Search pages of any size, followed cursor by cursor from any line start of the masked log,
+    find exactly the lines of the masked log (grep's offsets of it), never a secret."""
+    log, secrets, pieces = case
+    reference = naive_mask(log, secrets)
+    starts = [0] + [i + 1 for i, byte in enumerate(reference) if byte == ord("\n") and i + 1 < len(reference)]
+    first = start.draw(st.sampled_from(starts))
+    line_number = reference[:first].count(b"\n") + 1
+    wanted, offset = [], first
+    for number, line in enumerate(reference[first:].split(b"\n"), line_number):
+        if query in line and (offset < len(reference)):
+            wanted.append((number, offset, line.decode()))
+        offset += len(line) + 1
+
+    async def scenario(directory: str) -> list[tuple[int, int, str]]:
+        store = SQLiteStore(Path(directory) / "db.sqlite")
+        try:
+            await store.add_secrets("job", secrets)
+            chunks = [Chunk.create("job", c, p, final=c == len(pieces) - 1) for c, p in enumerate(pieces)]
+            random.Random(seed).shuffle(chunks)
+            await store.put_chunks(chunks)
+            app = build_app(Settings({"store": "sqlite:///unused"}), store, MemoryBus())
+            found: list[tuple[int, int, str]] = []
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api:
+                cursor: str | None = f"{first}.{line_number}"
+                while cursor is not None:
+                    params = {"q": query.decode(), "limit": str(limit), "cursor": cursor}
+                    response = await api.get("/v1/jobs/job/search", params=params)
+                    assert response.status_code == 200, response.text
+                    *matches, end = [json.loads(line) for line in response.text.splitlines()]
+                    found += [(m["line"], m["offset"], m["text"]) for m in matches]
+                    cursor = end["next_cursor"]
+            return found
+        finally:
+            await store.close()
+
+    with tempfile.TemporaryDirectory() as directory:
+        found = asyncio.run(asyncio.wait_for(scenario(directory), 30))
+    assert found == wanted
+    assert shown_secrets("".join(text for _, _, text in found).encode(), secrets) == []
