@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from logstore.store import JobProtection, LogStore
 from stream.access import Verdict
 from stream.fanout import LiveHub
-from stream.masked_tail import MaskStage, PlainStage
+from stream.masked_tail import MaskStage, PlainStage, resume_clock
 from stream.protection_watch import ProtectionWatch
 from stream.silent_tail import SilentTail
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
@@ -139,7 +139,7 @@ class GuardedTail:
 
     async def _guarded(self) -> AsyncIterator[TailEvent]:
         self._watch.enter(self.job_id)
-        stage, feed = self._stage(self._protection.secrets, None)
+        stage, feed = await self._stage(self._protection.secrets, None)
         try:
             while True:
                 items = await feed.batch(IDLE_RECHECK_S)
@@ -152,7 +152,7 @@ class GuardedTail:
                     protection = await self._check(max(item.seen_at for item in items))
                 if protection is not None and not set(protection.secrets) <= set(stage.secrets):
                     await feed.close()  # this batch is made again, masked, by the new tail
-                    stage, feed = self._stage(protection.secrets, stage.unsent)
+                    stage, feed = await self._stage(protection.secrets, stage.unsent)
                     continue
                 for item in items:
                     for event in stage.events_for(item.event, item.final_clock):
@@ -164,16 +164,18 @@ class GuardedTail:
             await feed.close()
             self._watch.leave(self.job_id)
 
-    def _stage(
+    async def _stage(
         self, secrets: tuple[bytes, ...], unsent: int | None
     ) -> tuple[MaskStage | PlainStage, _ReadAhead]:
         if not secrets:
             return PlainStage(self.next_clock), _ReadAhead(
                 Tail(self.store, self.hub, self.job_id, self.next_clock)
             )
-        # masked frames are a function of the whole log: the tail starts at clock 0
+        # masked frames are a function of the whole log: the tail starts at clock 0, or where the
+        # masked log's index rebuilds the masker of a resuming viewer
         stage = MaskStage(secrets, self.next_clock, unsent)
-        return stage, _ReadAhead(Tail(self.store, self.hub, self.job_id, 0))
+        start = await resume_clock(self.store, self.job_id, stage) if unsent is None else 0
+        return stage, _ReadAhead(Tail(self.store, self.hub, self.job_id, start))
 
     async def _check(self, since: float) -> JobProtection:
         protection = await self._watch.read(self.job_id, since)

@@ -20,6 +20,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+from logstore.errors import JobNotFound
+from logstore.store import LogStore
+from stream.download import open_view
+from stream.masked_index import index_of, masker_at
 from stream.masking import MASK, Masker
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
 
@@ -84,6 +88,10 @@ class MaskStage:
         if not self._started:
             return self._given_unsent
         return max(0, self._masker.held - len(self._skip))
+
+    def resume_with(self, masker: Masker) -> None:
+        """The tail starts at emit_from: `masker` has been fed every clock below it."""
+        self._masker = masker
 
     def sends(self, event: TailEvent) -> bool:
         """Whether this event may put bytes in front of the viewer."""
@@ -189,9 +197,33 @@ class MaskedTail:
         self.tail = tail
         self.job_id = tail.job_id
         self.stage = MaskStage(secrets, tail.next_clock, unsent)
+        self._resuming = unsent is None and bool(self.stage.secrets) and tail.next_clock > 0
         tail.next_clock = 0
 
     async def events(self) -> AsyncIterator[TailEvent]:
+        if self._resuming:
+            self.tail.next_clock = await resume_clock(self.tail.store, self.job_id, self.stage)
         async for event in self.tail.events():
             for masked in self.stage.events_for(event, self.tail.final_clock):
                 yield masked
+
+
+async def resume_clock(store: LogStore, job_id: str, stage: MaskStage) -> int:
+    """Where the tail of a viewer resuming at clock K (`stage` made with unsent=None) starts.
+    Instead of following clocks 0..K-1, it starts at K with the stage's masker rebuilt from the
+    masked log's index (the same state, stream/masked_index.py), so a reconnect costs its own
+    bytes, not the log's. Only when every clock below K is stored, and K is not past the final
+    clock (then the unbroken tail flushed at the final frame, below K); else at clock 0."""
+    clock = stage.emit_from
+    if clock <= 0 or not stage.secrets:
+        return 0
+    try:
+        view = await open_view(store, job_id)
+        final_clock = (await store.job_status(job_id)).final_clock
+    except JobNotFound:
+        return 0
+    if clock > len(view.starts) or (final_clock is not None and clock > final_clock):
+        return 0
+    index = await index_of(store, view, stage.secrets, clock)
+    stage.resume_with(await masker_at(store, view, index, clock))
+    return clock

@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 
 import stream.masked_index
 from compactor.archive_job import ArchiveJob, Outcome
+from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings
 from logstore.store.sqlite import SQLiteStore
 from stream.download import open_view
 from stream.masked_index import index_of, masked_slice, masker_at
 from stream.masking import Masker
-from tests.properties.test_masking import cuts, logs_with_secrets, naive_mask
-
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+from tests.properties.test_masking import cuts, logs_with_secrets, naive_mask, tail_frames
+from tests.properties.test_masking import quick_tail as quick_tail
 
 
 @pytest.fixture(autouse=True)
@@ -87,6 +87,10 @@ def test_a_slice_from_any_start_is_the_slice_of_the_masked_log(
                     )
                     rest = b"".join(pieces[clock:])
                     assert rebuilt.feed(rest) + rebuilt.flush() == unbroken.feed(rest) + unbroken.flush()
+                frames = [(f.clock, f.data) for f in await tail_frames(store, secrets, 0, MemoryBus())]
+                for clock in {0, 1, len(pieces) // 2, len(pieces) - 1, len(pieces)}:
+                    resumed = await tail_frames(store, secrets, clock, MemoryBus())
+                    assert [(f.clock, f.data) for f in resumed] == frames[clock:]
                 if not archived:
                     settings = CompactSettings(segment_bytes=1024, grace_s=0.1)
                     assert await ArchiveJob(store, settings, "me").run("job") is Outcome.COMPACTED
