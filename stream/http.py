@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from logstore.chunk import validate_job_id
-from logstore.store import LogStore
+from logstore.store import JobProtection, LogStore
 from stream.access import ReadAccess, require_read
 from stream.byte_range import Unsatisfiable, parse_range
 from stream.download import LogView, archive_frames, open_view, read_bytes
@@ -26,17 +26,22 @@ def stream_router(store: LogStore, access: ReadAccess) -> APIRouter:
 
     @router.get("/v1/jobs/{job_id}")
     async def job_metadata(job_id: str, request: Request) -> JSONResponse:
-        await require_read(access, request, validate_job_id(job_id))
+        protection = await require_read(access, request, validate_job_id(job_id))
         info = await store.get_job(job_id)
-        return JSONResponse(info.as_json())
+        body = info.as_json()
+        if protection.secrets:  # raw sizes minus the masked log's length would tell the secrets' length
+            body["bytes"] = body["contiguous_bytes"] = None
+        return JSONResponse(body, headers=cache_control(protection))
 
     @router.get("/v1/jobs/{job_id}/log")
     async def job_log(job_id: str, request: Request, offset: int | None = None) -> Response:
         protection = await require_read(access, request, validate_job_id(job_id))
         view = await open_view(store, job_id)
         if protection.secrets:
-            return await _masked_log(store, view, protection.secrets, request, offset)
-        headers = _headers(view, view.length)
+            response = await _masked_log(store, view, protection.secrets, request, offset)
+            response.headers.update(cache_control(protection))
+            return response
+        headers = _headers(view, view.length) | cache_control(protection)
         if view.archive is not None:  # a compacted log never changes again
             etag = f'"{view.archive.sha256}"'
             headers["ETag"] = etag
@@ -72,6 +77,12 @@ async def _masked_log(
         return masked_slice(store, view, index, first, last)
 
     return _serve(request, offset, length, headers, body)
+
+
+def cache_control(protection: JobProtection) -> dict[str, str]:
+    """A private or masked job's answers are for this client only: no shared cache (a proxy, a
+    CDN) may keep them, and nothing keeps them on disk."""
+    return {"Cache-Control": "private, no-store"} if protection.private or protection.secrets else {}
 
 
 def _headers(view: LogView, length: int) -> dict[str, str]:

@@ -27,6 +27,7 @@ from logstore.store import LogStore
 from stream import metrics
 from stream.access import ReadAccess, require_read
 from stream.download import LogView, open_view, read_bytes
+from stream.http import cache_control
 from stream.masked_log import is_final, masked_pieces
 from stream.search import LineScanner, Position, compile_query
 from stream.search import Query as SearchQuery
@@ -67,7 +68,9 @@ def search_router(store: LogStore, access: ReadAccess) -> APIRouter:
         else:
             pieces = _nothing()
         scanner = LineScanner(pattern, start, limit)
-        return StreamingResponse(_lines(scanner, pieces, view), media_type=MEDIA_TYPE)
+        return StreamingResponse(
+            _lines(scanner, pieces, view), media_type=MEDIA_TYPE, headers=cache_control(protection)
+        )
 
     return router
 

@@ -20,6 +20,7 @@ from logstore.chunk import validate_job_id
 from logstore.store import LogStore
 from stream.access import ReadAccess, require_read
 from stream.download import LogView, open_view
+from stream.http import cache_control
 from stream.masked_log import is_final
 
 
@@ -41,7 +42,8 @@ def times_router(store: LogStore, access: ReadAccess) -> APIRouter:
                 "complete": is_final(view),
                 "times": times,
                 "offsets": None if protection.secrets else view.starts,
-            }
+            },
+            headers=cache_control(protection),
         )
 
     return router

@@ -49,7 +49,9 @@ def create_app(
             for hook in on_shutdown:
                 await hook()
 
-    app = FastAPI(title="logstore", version=__version__, lifespan=lifespan)
+    # no /docs or /redoc: FastAPI's pages load their scripts from a CDN, which would run a third
+    # party's code beside the viewer's origin; /openapi.json stays for clients and tools
+    app = FastAPI(title="logstore", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
     for middleware in reversed(inner_middleware):  # added first = innermost
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
