@@ -13,7 +13,9 @@ by the page's script (stream/static/failure.js):
 A platform team extends them with `--error-patterns FILE` (`LOGSTORE_ERROR_PATTERNS`): a JSON
 object with any of the three lists, added after the defaults (`"replace": true` drops the
 defaults). The patterns must be valid in both Python's `re` and JavaScript (keep to the common
-subset: no lookbehind, no named groups); each is checked at start.
+subset: no lookbehind, no named groups); each is checked at start. The viewer matches only the
+first 2,000 characters of a line (failure.js MAX_TESTED), so no pattern costs more on a hostile
+line of megabytes than on an ordinary one.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ DEFAULT_RULES: dict[str, list[str]] = {
         r"^\[ERROR\]",
         r"^(error|fatal)(\[[A-Za-z0-9]+\])?:",
         r"^npm ERR!",
-        r"\*\*\* \[.*\] Error [0-9]+",  # make
+        r"\*\*\* \[[^\]]{0,300}\] Error [0-9]+",  # make (bounded: no backtracking across a hostile line)
     ],
 }
 

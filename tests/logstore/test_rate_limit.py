@@ -60,3 +60,44 @@ async def test_the_default_limit_is_generous(app_client: httpx.AsyncClient, job_
     for clock in range(300):
         response = await app_client.put(f"/v1/jobs/{job_id}/chunks/{clock}", content=b"x")
         assert response.status_code == 201
+
+
+def test_an_ipv6_client_has_one_bucket_per_64() -> None:
+    assert rate_limit.bucket_of("2001:db8:1:2:aaaa::1") == rate_limit.bucket_of("2001:db8:1:2:ffff:1:2:3")
+    assert rate_limit.bucket_of("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert rate_limit.bucket_of("2001:db8:1:3::1") != rate_limit.bucket_of("2001:db8:1:2::1")
+    assert rate_limit.bucket_of("::ffff:10.0.0.7") == "10.0.0.7"  # an IPv4 client over IPv6
+    assert rate_limit.bucket_of("10.0.0.7") == "10.0.0.7"
+
+
+async def test_websocket_connects_over_the_limit_are_closed_4429(any_store: LogStore, job_id: str) -> None:
+    settings = Settings({"store": "sqlite:///unused", "rate_limit": 0.5, "rate_burst": 2})
+    app = build_app(settings, any_store, MemoryBus(), rate_clock=FakeClock())
+    scope = {
+        "type": "websocket",
+        "path": f"/v1/jobs/{job_id}/tail",
+        "raw_path": f"/v1/jobs/{job_id}/tail".encode(),
+        "query_string": b"from_clock=0",
+        "headers": [],
+        "client": ("2001:db8::1", 5000),
+        "server": ("t", 80),
+        "scheme": "ws",
+        "subprotocols": [],
+        "asgi": {"version": "3.0"},
+    }
+    closes = []
+    for n in range(3):
+        sent: list[dict[str, object]] = []
+        inbox = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+
+        async def receive(inbox: list[dict[str, object]] = inbox) -> dict[str, object]:
+            return inbox.pop(0) if inbox else {"type": "websocket.disconnect", "code": 1000}
+
+        async def send(message: dict[str, object], sent: list[dict[str, object]] = sent) -> None:
+            sent.append(message)
+
+        client = ("2001:db8::1", 5000) if n < 2 else ("2001:db8::ffff", 5001)  # the same /64
+        await app({**scope, "client": client}, receive, send)
+        closes.append(next((m.get("code") for m in sent if m["type"] == "websocket.close"), None))
+    assert closes[2] == 4429  # a third connect from the /64 within the burst: refused
+    assert 4429 not in closes[:2]
