@@ -36,12 +36,10 @@ chunks (compactor/lease.py); an attempt that lost it stops there.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import enum
 import hashlib
 import itertools
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -52,7 +50,7 @@ from compactor.segmenter import Segmenter
 from logstore.config import CompactSettings
 from logstore.errors import JobNotFound
 from logstore.store import JobInfo, LogStore
-from logstore.store.archive import ArchiveInfo, Segment, SegmentRef, decompress
+from logstore.store.archive import ArchiveInfo, Segment, archived_ranges, decompress, holds
 from logstore.store.reopen import reopen_held
 
 log = logging.getLogger("logstore.compactor")
@@ -188,7 +186,7 @@ class ArchiveJob:
         """Remove exactly the archived chunks; or, if a chunk the archive lacks is stored (it came
         in while archiving), reopen the job instead: nothing acknowledged is ever removed."""
         ranges = archived_ranges(await self.store.segment_refs(job_id))
-        late = [clock for clock, _ in await self.store.chunk_index(job_id) if not _within(clock, ranges)]
+        late = [clock for clock, _ in await self.store.chunk_index(job_id) if not holds(ranges, clock)]
         await lease.keep(before_write=True)
         if late:
             log.info(
@@ -277,14 +275,3 @@ class ArchiveJob:
         if (digest.hexdigest(), raw, count) != (archive.sha256, archive.raw_bytes, archive.segments):
             metrics.FAILURES.labels("verify").inc()
             raise VerificationFailed(f"job {job_id}: archive read back differs from its source")
-
-
-def archived_ranges(refs: list[SegmentRef]) -> list[tuple[int, int]]:
-    """The inclusive clock ranges an archive's segments hold (a segment never spans a hole)."""
-    return [(ref.first_clock, ref.first_clock + len(ref.sizes) - 1) for ref in refs if ref.sizes]
-
-
-def _within(clock: int, ranges: list[tuple[int, int]]) -> bool:
-    """Whether `clock` lies in one of `ranges` (ascending, disjoint)."""
-    at = bisect.bisect_right(ranges, (clock, math.inf)) - 1
-    return at >= 0 and ranges[at][0] <= clock <= ranges[at][1]

@@ -25,6 +25,7 @@ from logstore.bus import Bus
 from logstore.chunk import Chunk
 from logstore.errors import InvalidInput, JobArchived, JobBusy
 from logstore.store import LogStore, PutResult
+from logstore.store.archive import archived_ranges, holds
 from logstore.store.reopen import reopen
 
 log = logging.getLogger("logstore.ingest")
@@ -77,8 +78,7 @@ async def _fits(store: LogStore, chunk: Chunk) -> bool:
         return False  # it ended at final_clock: nothing after it, and no second end
     if chunk.final and archive.abandoned and chunk.clock == archive.final_clock:
         return True  # the last chunk it sent, sent again as its end: the job ends there
-    refs = await store.segment_refs(chunk.job_id)
-    return not any(ref.first_clock <= chunk.clock < ref.first_clock + len(ref.sizes) for ref in refs)
+    return not holds(archived_ranges(await store.segment_refs(chunk.job_id)), chunk.clock)
 
 
 async def _reopen(store: LogStore, bus: Bus, job_id: str) -> None:

@@ -4,6 +4,7 @@ zstd passthrough need no full decode."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import struct
@@ -114,3 +115,14 @@ def chunks_of(segment: Segment, dictionary: bytes | None = None) -> list[tuple[i
         pieces.append((clock, raw[at : at + size]))
         at += size
     return pieces
+
+
+def archived_ranges(refs: list[SegmentRef]) -> list[tuple[int, int]]:
+    """The inclusive clock ranges an archive's segments hold (a segment never spans a hole)."""
+    return [(ref.first_clock, ref.first_clock + len(ref.sizes) - 1) for ref in refs if ref.sizes]
+
+
+def holds(ranges: list[tuple[int, int]], clock: int) -> bool:
+    """Whether `clock` lies in one of `ranges` (ascending, disjoint), as archived_ranges gives."""
+    at = bisect.bisect_right(ranges, (clock, math.inf)) - 1
+    return at >= 0 and ranges[at][0] <= clock <= ranges[at][1]
