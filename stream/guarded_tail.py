@@ -155,7 +155,7 @@ class GuardedTail:
                     stage, feed = await self._stage(protection.secrets, stage.unsent)
                     continue
                 for item in items:
-                    for event in stage.events_for(item.event, item.final_clock):
+                    for event in await stage.events_for(item.event, item.final_clock):
                         self._advance(event)
                         yield event
                         if isinstance(event, EndEvent):

@@ -18,8 +18,8 @@ its secrets and checked against what identifies the raw bytes they were computed
 archive's sha256, or the size and store time of every chunk (a job deleted and written again
 under the same id has other store times).
 
-Masking runs on the event loop in steps of STEP_BYTES (under 2 ms with 100 secrets on this
-machine) with an `await` between them, so no request holds the loop for long, whatever the log.
+Masking runs in steps of STEP_BYTES in the process's masking thread (stream/masking_lane.py),
+so no request holds the event loop, whatever the log and however many masked reads run at once.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from typing import Any
 from logstore.store import LogStore
 from stream.download import LogView, read_bytes
 from stream.masking import Masker
+from stream.masking_lane import STEP_BYTES, feed
 
 CHECKPOINT_BYTES = 64 * 1024  # raw bytes between checkpoints
-STEP_BYTES = 64 * 1024  # raw bytes masked between two awaits
 CACHED_LOGS = 256
 
 
@@ -98,11 +98,10 @@ class MaskIndex:
         if end > self.masker.fed:
             async for piece in read_bytes(store, view, self.masker.fed, end - 1):
                 for at in range(0, len(piece), STEP_BYTES):
-                    self.digest.update(self.masker.feed(piece[at : at + STEP_BYTES]))
+                    self.digest.update(await feed(self.masker, piece[at : at + STEP_BYTES]))
                     if self.masker.released_raw - self.raw[-1] >= CHECKPOINT_BYTES:
                         self.raw.append(self.masker.released_raw)
                         self.masked.append(self.masker.released)
-                    await asyncio.sleep(0)
         self.identity.update(_identity(sizes[self.clocks : clocks], times[self.clocks : clocks]))
         self.clocks = clocks
 
@@ -181,14 +180,13 @@ async def masked_slice(
     try:
         async for piece in pieces:
             for at in range(0, len(piece), STEP_BYTES):
-                out = masker.feed(piece[at : at + STEP_BYTES])
+                out = await feed(masker, piece[at : at + STEP_BYTES])
                 end = offset + len(out)
                 if end > first:
                     yield out[max(0, first - offset) : last - offset + 1]
                 offset = end
                 if offset > last:
                     return
-                await asyncio.sleep(0)
         if is_final(view):
             out = masker.flush()
             if offset + len(out) > first:
@@ -205,9 +203,7 @@ async def masker_at(store: LogStore, view: LogView, index: MaskIndex, clock: int
     masker = Masker(index.secrets)
     if end > raw:
         async for piece in read_bytes(store, view, raw, end - 1):
-            for at in range(0, len(piece), STEP_BYTES):
-                masker.feed(piece[at : at + STEP_BYTES])
-                await asyncio.sleep(0)
+            await feed(masker, piece)
     masker.fed, masker.released = end, masked + masker.released
     return masker
 

@@ -25,6 +25,7 @@ from logstore.store import LogStore
 from stream.download import open_view
 from stream.masked_index import index_of, masker_at
 from stream.masking import MASK, Masker
+from stream.masking_lane import feed
 from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail, TailEvent
 
 
@@ -48,7 +49,7 @@ class PlainStage:
     def sends(self, event: TailEvent) -> bool:
         return True
 
-    def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
+    async def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
         return [event]
 
 
@@ -101,62 +102,63 @@ class MaskStage:
             return event.to_clock >= self.emit_from
         return True
 
-    def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
-        """The viewer's events for one event of the tail (`final_clock` as the tail knew it)."""
+    async def events_for(self, event: TailEvent, final_clock: int | None) -> list[TailEvent]:
+        """The viewer's events for one event of the tail (`final_clock` as the tail knew it). A
+        big chunk is masked in the masking thread (stream/masking_lane.py)."""
         if isinstance(event, ChunkEvent):
             if event.clock < self.emit_from:
-                self._feed_before(event.data)
+                await self._feed_before(event.data)
                 if event.clock == final_clock:
-                    self._flush_before()
+                    await self._flush_before()
                 return []
-            out = self._start() + self._release(self._feed(event.data))
+            out = await self._start() + self._release(await self._feed(event.data))
             if event.clock == final_clock:
                 out += self._release(self._masker.flush())
             return [ChunkEvent(event.clock, out, event.stored_at, event.seen_at)]
         if isinstance(event, GapEvent):
             if event.from_clock < self.emit_from:
-                self._flush_before()
+                await self._flush_before()
                 if event.to_clock < self.emit_from:
                     return []
-                owed = self._start()
+                owed = await self._start()
                 held = [ChunkEvent(self.emit_from, owed)] if owed else []
                 return [*held, GapEvent(self.emit_from, event.to_clock)]
-            rest = self._start() + self._release(self._masker.flush())
+            rest = await self._start() + self._release(self._masker.flush())
             return [*([ChunkEvent(event.from_clock, rest)] if rest else []), event]
         assert isinstance(event, EndEvent)
         # Normally nothing is held here: the final frame flushed it. Only when the store showed
         # the final chunk before saying it was final (Cassandra writes the job row last) does a
         # rest remain: it goes out in a trailer frame numbered final_clock + 1.
-        rest = self._start() + self._release(self._masker.flush())
+        rest = await self._start() + self._release(self._masker.flush())
         trailer = event.final_clock + 1
         return [*([ChunkEvent(trailer, rest)] if rest and trailer >= self.emit_from else []), event]
 
-    def _feed(self, data: bytes) -> bytes:
+    async def _feed(self, data: bytes) -> bytes:
         if self._aligning:
             self._recent = (self._recent + data)[-self._keep :]
         elif self._skip:
             self._raw += data
-        return self._masker.feed(data)
+        return await feed(self._masker, data)
 
-    def _feed_before(self, data: bytes) -> None:
+    async def _feed_before(self, data: bytes) -> None:
         """A chunk below emit_from: the viewer has its bytes, except (aligning) the last `unsent`."""
         if not self._aligning:
-            self._masker.feed(data)
+            await feed(self._masker, data)
             return
         self._deferred += data
         cut = len(self._deferred) - self._unsent
         if cut > 0:
-            self._feed(self._deferred[:cut])
+            await self._feed(self._deferred[:cut])
             self._deferred = self._deferred[cut:]
 
-    def _flush_before(self) -> None:
+    async def _flush_before(self) -> None:
         """A hole or the end below emit_from: the viewer got everything up to it."""
         if self._aligning:
-            self._feed(self._deferred)
+            await self._feed(self._deferred)
             self._deferred = self._recent = b""
         self._masker.flush()
 
-    def _start(self) -> bytes:
+    async def _start(self) -> bytes:
         """Before the first bytes from emit_from: when taking over a viewer, feed the bytes it
         lacks; the masked bytes owed so far."""
         self._started = True
@@ -165,7 +167,7 @@ class MaskStage:
             held = min(self._masker.held, len(self._recent))
             self._skip = self._raw = self._recent[len(self._recent) - held :] if held else b""
             deferred, self._deferred = self._deferred, b""
-            self._owed += self._release(self._feed(deferred))
+            self._owed += self._release(await self._feed(deferred))
         owed, self._owed = self._owed, b""
         return owed
 
@@ -204,7 +206,7 @@ class MaskedTail:
         if self._resuming:
             self.tail.next_clock = await resume_clock(self.tail.store, self.job_id, self.stage)
         async for event in self.tail.events():
-            for masked in self.stage.events_for(event, self.tail.final_clock):
+            for masked in await self.stage.events_for(event, self.tail.final_clock):
                 yield masked
 
 
