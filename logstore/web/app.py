@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -17,6 +18,7 @@ from logstore.errors import LogstoreError
 from logstore.web.errors import error_response, install_error_handlers
 from logstore.web.forwarded import ForwardedClient, TrustedProxies
 from logstore.web.http_metrics import HttpMetrics
+from logstore.web.loop_lag import watch_loop_lag
 from logstore.web.rate_limit import RateLimit
 
 Hook = Callable[[], Awaitable[None]]
@@ -41,13 +43,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        for hook in on_startup:
-            await hook()
+        lag = asyncio.create_task(watch_loop_lag())
         try:
-            yield
-        finally:
-            for hook in on_shutdown:
+            for hook in on_startup:
                 await hook()
+            try:
+                yield
+            finally:
+                for hook in on_shutdown:
+                    await hook()
+        finally:
+            lag.cancel()
+            with suppress(asyncio.CancelledError):
+                await lag
 
     # no /docs or /redoc: FastAPI's pages load their scripts from a CDN, which would run a third
     # party's code beside the viewer's origin; /openapi.json stays for clients and tools
