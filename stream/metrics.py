@@ -24,6 +24,12 @@ STORED_TO_SENT_SECONDS = Histogram(
     "From an ingester storing a chunk to this streamer writing it to a viewer's socket (live chunks)",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+PROTECTION_READ_SECONDS = Histogram(
+    "logstore_stream_protection_read_seconds",
+    "One read of a job's protection (private flag, secrets) for its live viewers: each announced chunk"
+    " waits for one (stream/protection_watch.py)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 SEARCHES = Counter("logstore_stream_searches_total", "Log searches started")
 SEARCH_BYTES = Counter("logstore_stream_search_bytes_total", "Log bytes scanned by searches")
 SEARCH_SECONDS = Histogram(

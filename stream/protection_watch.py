@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from logstore.store import JobProtection, LogStore
+from stream import metrics
 
 
 @dataclass
@@ -58,7 +59,8 @@ class ProtectionWatch:
 
     async def _read(self, reads: _Reads, job_id: str, started: float) -> JobProtection:
         try:
-            protection = await self._store.job_protection(job_id)
+            with metrics.PROTECTION_READ_SECONDS.time():
+                protection = await self._store.job_protection(job_id)
         finally:
             if reads.pending is not None and reads.pending[0] == started:
                 reads.pending = None
