@@ -30,7 +30,7 @@ async def big_download(ctx: BenchContext, chunk_bytes: int) -> dict[str, object]
     pieces = split(log, chunk_bytes)
     store = await CassandraStore.connect(ctx.store_url)
     try:
-        await _write(store, job, pieces)
+        await write_log(store, job, pieces)
         with serving(ctx.store_url, ctx.workdir) as base:
             from_chunks = await _downloads(base, job, log, ctx.workdir, ctx.profile.big_log_downloads)
         outcome = await ArchiveJob(store, CompactSettings(grace_s=0.1), "bench").run(job)
@@ -50,7 +50,7 @@ async def big_download(ctx: BenchContext, chunk_bytes: int) -> dict[str, object]
     }
 
 
-async def _write(store: CassandraStore, job: str, pieces: list[bytes]) -> None:
+async def write_log(store: CassandraStore, job: str, pieces: list[bytes]) -> None:
     per_call = max(1, CALL_BYTES // max(1, len(pieces[0])))
     last = len(pieces) - 1
     chunks = [Chunk(job, clock, piece, final=clock == last) for clock, piece in enumerate(pieces)]

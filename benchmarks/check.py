@@ -22,6 +22,14 @@ POSITIVE = {
     "ours.downloads.chunks": ("mb_per_s", "mb"),
     "ours.downloads.archive_plain": ("mb_per_s", "mb"),
     "ours.downloads.archive_zstd": ("mb_per_s", "wire_mb"),
+    "ours.masked_reads": (
+        "log_mb", "viewers", "quiet_frames", "quiet_p99_ms", "loaded_frames", "loaded_p99_ms",
+        "load_requests", "load_requests_per_s",
+    ),
+    "ours.masked_reads.alone.cold_range_0_0": ("wall_ms",),
+    "ours.masked_reads.alone.range_0_0": ("wall_ms",),
+    "ours.masked_reads.alone.range_1mib": ("wall_ms",),
+    "ours.masked_reads.alone.reconnect": ("wall_ms",),
     "ours.peak_rss_mib": ("ingest", "stream", "compact", "bench", "baseline_consumer"),
 }  # fmt: skip
 BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")

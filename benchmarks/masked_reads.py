@@ -1,123 +1,279 @@
-"""Masked reads on a 100 MiB log with 100 registered secrets, in process, on SQLite in a temp dir:
+"""Masked reads on one streamer (issue 23): a big log (100 MiB in the full profile, chunks of
+1 MiB) with 100 registered secrets on Cassandra, read through a real `logstore stream` process.
 
-    python -m benchmarks.masked_reads [--mib 100] [--secrets 100]
+1. Each request alone, from this process (wall time at the client, CPU time of the streamer
+   process): a `Range: bytes=0-0` with the masked log's index cold (the streamer's first read of
+   the log), the same warm, a 1 MiB range in the middle, a tail reconnect 10 clocks from the end
+   (to its first frame). The best of a few, each answer checked byte for byte.
+2. Live viewers: LIVE_JOBS jobs without secrets, each sent a 1.6 KB chunk every LIVE_PACE_S
+   through RabbitMQ and an ingester, followed by VIEWERS_PER_JOB websocket viewers each. Their
+   frames' publish -> viewer latency is taken over a quiet window, then over a window in which
+   another process (benchmarks/masked_load.py) keeps 20 masked requests of the three kinds in
+   flight against the same streamer. The difference is what masked reads cost live viewers.
+   This process's own event-loop lag is sampled meanwhile: the viewers' figures are only as
+   good as it.
 
-Times (wall and CPU) a `Range: bytes=0-0` (first with a cold index, then warm), a 1 MiB range
-in the middle and a tail reconnect near the end (to its first frame), then 20 of them at once,
-with the event loop's lag sampled every millisecond meanwhile: the delay a live viewer's frame
-served by the same loop would see (its p99 and max). Secrets: one in ten is a piece of the log
-(so it occurs), the others random tokens of 8-40 characters. docs/performance.md, "Masking".
+    python -m benchmarks.masked_reads [--profile quick|full] [--mib N] [--window-s S]   # this step alone
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
+import dataclasses
+import json
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from statistics import median
+from typing import Any
+from urllib.parse import quote
 
 import httpx
+from websockets.asyncio.client import connect
 
-from benchmarks.corpus import corpus_files
-from benchmarks.quantiles import percentile
-from logstore.bus.memory import MemoryBus
-from logstore.chunk import Chunk
-from logstore.cli.app import build_app
-from logstore.config import Settings
-from logstore.store.sqlite import SQLiteStore
-from stream.fanout import LiveHub
-from stream.masked_tail import MaskedTail
-from stream.tail import ChunkEvent, Tail
+from benchmarks.big_download import write_log
+from benchmarks.context import BenchContext
+from benchmarks.deployment import Deployment
+from benchmarks.live_view import STORED_TO_SENT, all_following
+from benchmarks.masked_log import MaskedLog
+from benchmarks.profiles import PROFILES
+from benchmarks.quantiles import bucket_quantile, histogram_buckets, merge_buckets, percentile
+from benchmarks.sysinfo import cpu_seconds
+from benchmarks.viewer import CLOCK, Watched, tail_url, watch
+from logstore.bus.publisher import ChunkPublisher
+from logstore.store.cassandra.backend import CassandraStore
+from logstore.store.cassandra.schema import apply_schema
+from logstore.store.cassandra.url import parse_cassandra_url
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+LOOP_LAG = "logstore_event_loop_lag_seconds"
+PROTECTION_READ = "logstore_stream_protection_read_seconds"
+SECRETS = 100
+CONCURRENCY = 20
+LIVE_JOBS = 10
+VIEWERS_PER_JOB = 2
+LIVE_PACE_S = 0.1
+LIVE_CHUNK = b"x" * 1599 + b"\n"
+REPEATS = 3
 
 
-def secrets_for(corpus: bytes, count: int) -> list[bytes]:
-    rng = random.Random(count)
-    out: list[bytes] = []
-    for i in range(count):
-        if i % 10 == 0:
-            at = rng.randrange(len(corpus) - 40)
-            out.append(corpus[at : at + rng.randint(8, 40)])
-        else:
-            out.append("".join(rng.choice(ALPHABET) for _ in range(rng.randint(8, 40))).encode())
-    return out
+async def masked_reads(ctx: BenchContext) -> dict[str, Any]:
+    log = MaskedLog(ctx.profile.masked_log_bytes, SECRETS)
+    job = f"{ctx.tag}-masked"
+    store = await CassandraStore.connect(ctx.store_url)
+    try:
+        await store.add_secrets(job, log.secrets)
+        await write_log(store, job, log.pieces)
+    finally:
+        await store.close()
+    deployment = Deployment(ctx.bus.namespaced(f"{ctx.tag}-masked"), ctx.store_url, ctx.workdir)
+    try:
+        deployment.start("ingest", 1)
+        deployment.start("stream", 1)
+        streamer = deployment.streamers[0]
+        alone = await _alone(streamer.base, streamer.process.pid, job, log)
+        live = await _live(ctx, deployment, job, log)
+    finally:
+        await deployment.stop()
+    return {"log_mb": len(log.raw) / 1e6, "secrets": SECRETS, "concurrency": CONCURRENCY, **alone, **live}
 
 
-async def run(mib: int, count: int, directory: str) -> None:
-    corpus = b"".join(p.read_bytes() for p in corpus_files())
-    size = mib * 2**20
-    log = (corpus * (size // len(corpus) + 1))[:size]
-    secrets = secrets_for(corpus, count)
-    store = SQLiteStore(Path(directory) / "db.sqlite")
-    await store.add_secrets("big", secrets)
-    pieces = [log[i : i + 2**20] for i in range(0, len(log), 2**20)]
-    await store.put_chunks(
-        [Chunk.create("big", c, p, final=c == len(pieces) - 1) for c, p in enumerate(pieces)]
-    )
-    app = build_app(Settings({"store": "sqlite:///unused"}), store, MemoryBus())
-    lags: list[float] = []
+async def _alone(base: str, pid: int, job: str, log: MaskedLog) -> dict[str, Any]:
+    url = f"{base}/v1/jobs/{quote(job, safe='')}/log"
+    first, last = log.middle()
+    frame = log.frame(log.reconnect_clock)
+    exact = True
+
+    async def ranged(api: httpx.AsyncClient, low: int, high: int) -> None:
+        nonlocal exact
+        answer = await api.get(url, headers={"Range": f"bytes={low}-{high}", "Accept-Encoding": "identity"})
+        exact = exact and answer.status_code == 206 and answer.content == log.masked[low : high + 1]
+
+    async def reconnect(_: httpx.AsyncClient) -> None:
+        nonlocal exact
+        clock = log.reconnect_clock
+        async with connect(tail_url(base, job, clock), max_size=None, open_timeout=60) as socket:
+            message = await socket.recv()
+        exact = exact and isinstance(message, bytes) and message == CLOCK.pack(clock) + frame
+
+    async def timed(api: httpx.AsyncClient, work: Any, repeats: int) -> dict[str, float]:
+        walls, cpus = [], []
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), cpu_seconds(pid)
+            await work(api)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((cpu_seconds(pid) - cpu) * 1000)
+        return {"wall_ms": min(walls), "cpu_ms": median(cpus)}
+
+    async with httpx.AsyncClient(timeout=600) as api:
+        figures = {
+            "cold_range_0_0": await timed(api, lambda a: ranged(a, 0, 0), 1),
+            "range_0_0": await timed(api, lambda a: ranged(a, 0, 0), REPEATS),
+            "range_1mib": await timed(api, lambda a: ranged(a, first, last), REPEATS),
+            "reconnect": await timed(api, reconnect, REPEATS),
+        }
+    return {"alone": figures, "alone_exact": exact}
+
+
+async def _live(ctx: BenchContext, deployment: Deployment, job: str, log: MaskedLog) -> dict[str, Any]:
+    streamer = deployment.streamers[0]
+    jobs = [f"{ctx.tag}-masked-live{i}" for i in range(LIVE_JOBS)]
+    viewers = [
+        asyncio.create_task(watch(streamer.base, j, timestamps=True))
+        for j in jobs
+        for _ in range(VIEWERS_PER_JOB)
+    ]
+    await all_following(streamer, len(viewers))
+    publisher = await ChunkPublisher.connect(deployment.settings)
+    sent: dict[tuple[str, int], float] = {}
+    lags: list[tuple[float, float]] = []  # (when, this process's loop lag)
+    stop = asyncio.Event()
+
+    async def job_sender(job_id: str, offset: float) -> None:
+        await asyncio.sleep(offset)
+        clock = 0
+        next_at = time.monotonic()
+        while not stop.is_set():
+            sent[(job_id, clock)] = time.time()
+            await publisher.publish(job_id, clock, LIVE_CHUNK, False, sent[(job_id, clock)])
+            clock += 1
+            next_at += LIVE_PACE_S
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        sent[(job_id, clock)] = time.time()
+        await publisher.publish(job_id, clock, LIVE_CHUNK, True, sent[(job_id, clock)])
 
     async def ticker() -> None:
-        while True:
+        while not stop.is_set():
             at = time.perf_counter()
-            await asyncio.sleep(0.001)
-            lags.append(time.perf_counter() - at - 0.001)
+            await asyncio.sleep(0.005)
+            lags.append((time.time(), time.perf_counter() - at - 0.005))
 
+    async def hops() -> tuple[dict[float, float], ...]:
+        """Ingester sent -> stored; streamer stored -> sent; the streamer's event-loop lag; its
+        protection reads."""
+        stored = await deployment.stored_latency_buckets()
+        page = await asyncio.to_thread(streamer.metrics)
+        return (
+            stored,
+            histogram_buckets(page, STORED_TO_SENT),
+            histogram_buckets(page, LOOP_LAG),
+            histogram_buckets(page, PROTECTION_READ),
+        )
+
+    senders = [asyncio.create_task(job_sender(j, i * LIVE_PACE_S / LIVE_JOBS)) for i, j in enumerate(jobs)]
     tick = asyncio.create_task(ticker())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=600) as api:
+    try:
+        await asyncio.sleep(1.0)  # every sender under way
+        quiet = (time.time(), time.time() + ctx.profile.masked_window_s)
+        before_quiet = await hops()
+        await asyncio.sleep(ctx.profile.masked_window_s)
+        before_loaded = await hops()
+        load, loaded = await _masked_load(streamer.base, job, log, ctx.profile.masked_window_s)
+        after_loaded = await hops()
+        await asyncio.sleep(1.0)
+    finally:
+        stop.set()
+        await asyncio.gather(*senders, return_exceptions=True)
+        await tick
+    seen: list[Watched] = await asyncio.wait_for(asyncio.gather(*viewers), 120)
+    await publisher.close()
+    clocks = {j: sum(1 for k in sent if k[0] == j) for j in jobs}
+    exact = sum(1 for w in seen if bytes(w.data) == LIVE_CHUNK * clocks[w.job_id])
 
-        async def ranged(first: int, last: int) -> int:
-            answer = await api.get("/v1/jobs/big/log", headers={"Range": f"bytes={first}-{last}"})
-            assert answer.status_code == 206, answer.status_code
-            return len(answer.content)
+    def frames(window: tuple[float, float]) -> list[float]:
+        return [
+            at - sent[(w.job_id, clock)]
+            for w in seen
+            for clock, at in w.arrivals
+            if window[0] <= sent[(w.job_id, clock)] < window[1]
+        ]
 
-        async def reconnect() -> int:
-            events = MaskedTail(Tail(store, LiveHub(MemoryBus()), "big", len(pieces) - 10), secrets).events()
-            try:
-                async for event in events:
-                    if isinstance(event, ChunkEvent):
-                        return len(event.data)
-            finally:
-                await events.aclose()  # type: ignore[attr-defined]
-            return 0
+    def own_lag(window: tuple[float, float]) -> float:
+        return percentile([lag for when, lag in lags if window[0] <= when < window[1]], 99) * 1000
 
-        async def timed(name: str, work: Callable[[], Awaitable[object]]) -> None:
-            lags.clear()
-            wall, cpu = time.perf_counter(), time.process_time()
-            await work()
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            lag = f"loop lag p99 {percentile(lags, 99) * 1000:5.1f} ms, max {max(lags or [0]) * 1000:5.1f} ms"
-            print(f"{name:44s} {wall:7.3f} s  cpu {cpu:7.3f} s  {lag}", flush=True)
+    def hop_p99(
+        after: tuple[dict[float, float], ...], before: tuple[dict[float, float], ...], k: int
+    ) -> float:
+        """p99 (ms) of histogram k of `hops` over the window between two snapshots."""
+        return bucket_quantile(merge_buckets(after[k], minus=before[k]), 99) * 1000
 
-        middle = size // 2
-        await timed("Range: bytes=0-0 (cold index)", lambda: ranged(0, 0))
-        await timed("Range: bytes=0-0", lambda: ranged(0, 0))
-        await timed("1 MiB range in the middle", lambda: ranged(middle, middle + 2**20 - 1))
-        await timed("tail reconnect 10 clocks from the end", reconnect)
+    quiet_frames, loaded_frames = frames(quiet), frames(loaded)
+    times = load["times_ms"]
+    return {
+        "viewers": len(seen),
+        "viewers_exact": exact,
+        "quiet_frames": len(quiet_frames),
+        "quiet_p50_ms": percentile(quiet_frames, 50) * 1000,
+        "quiet_p99_ms": percentile(quiet_frames, 99) * 1000,
+        "quiet_max_ms": max(quiet_frames) * 1000,
+        "loaded_frames": len(loaded_frames),
+        "loaded_p50_ms": percentile(loaded_frames, 50) * 1000,
+        "loaded_p99_ms": percentile(loaded_frames, 99) * 1000,
+        "loaded_max_ms": max(loaded_frames) * 1000,
+        "quiet_stored_p99_ms": hop_p99(before_loaded, before_quiet, 0),
+        "quiet_stored_to_sent_p99_ms": hop_p99(before_loaded, before_quiet, 1),
+        "loaded_stored_p99_ms": hop_p99(after_loaded, before_loaded, 0),
+        "loaded_stored_to_sent_p99_ms": hop_p99(after_loaded, before_loaded, 1),
+        "quiet_streamer_loop_lag_p99_ms": hop_p99(before_loaded, before_quiet, 2),
+        "loaded_streamer_loop_lag_p99_ms": hop_p99(after_loaded, before_loaded, 2),
+        "quiet_protection_read_p99_ms": hop_p99(before_loaded, before_quiet, 3),
+        "loaded_protection_read_p99_ms": hop_p99(after_loaded, before_loaded, 3),
+        "bench_loop_lag_p99_ms": max(own_lag(quiet), own_lag(loaded)),
+        "load_requests": load["requests"],
+        "load_exact": load["exact"],
+        "load_errors": load["errors"],
+        "load_first_error": load["first_error"],
+        "load_requests_per_s": load["requests"] / load["seconds"],
+        **{f"load_{kind}_p50_ms": percentile(t, 50) for kind, t in times.items() if t},
+        **{f"load_{kind}_p99_ms": percentile(t, 99) for kind, t in times.items() if t},
+    }
 
-        async def twenty() -> None:
-            kinds = [lambda: ranged(0, 0), lambda: ranged(middle, middle + 2**20 - 1), reconnect]
-            await asyncio.gather(*(kinds[i % 3]() for i in range(20)))
 
-        await timed("20 of them at once", twenty)
-    tick.cancel()
-    await store.close()
+async def _masked_load(
+    base: str, job: str, log: MaskedLog, seconds: float
+) -> tuple[dict[str, Any], tuple[float, float]]:
+    """Run the load process; its results and the window (unix times) in which it was loading."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.masked_load", base, job, str(log.size), str(SECRETS),
+        str(CONCURRENCY), str(seconds), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = await process.stderr.readline()
+    if line.strip() != b"ready":
+        rest = await process.stderr.read()
+        raise RuntimeError(f"masked load process: {(line + rest).decode(errors='replace')}")
+    started = time.time()
+    out, err = await process.communicate()
+    window = (started, time.time())
+    if process.returncode != 0:
+        raise RuntimeError(f"masked load process exit {process.returncode}: {err.decode(errors='replace')}")
+    return json.loads(out), window
+
+
+async def _main(args: argparse.Namespace) -> None:
+    profile = PROFILES[args.profile]
+    if args.mib is not None:
+        profile = dataclasses.replace(profile, masked_log_bytes=args.mib * 1024 * 1024)
+    if args.window_s is not None:
+        profile = dataclasses.replace(profile, masked_window_s=args.window_s)
+    with tempfile.TemporaryDirectory() as workdir:
+        from benchmarks.context import AMQP_URL, POSTGRES_DSN, STORE_URL
+        from benchmarks.run import new_tag
+
+        ctx = BenchContext(profile, new_tag(), STORE_URL, AMQP_URL, POSTGRES_DSN, Path(workdir))
+        await apply_schema(parse_cassandra_url(ctx.store_url))
+        print(json.dumps(await masked_reads(ctx), indent=2))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--mib", type=int, default=100)
-    parser.add_argument("--secrets", type=int, default=100)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        asyncio.run(run(args.mib, args.secrets, directory))
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--mib", type=int, help="the log's size instead of the profile's")
+    parser.add_argument("--window-s", type=float, help="each window's length instead of the profile's")
+    asyncio.run(_main(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ class Profile:
     big_log_downloads: int = 3  # the best of these counts (each is checked byte for byte)
     # half of the 1.6 KB drain's peak offered as paced jobs by several publisher processes
     half_peak_seconds: float = 15.0
+    # masked reads: a log of this size with 100 secrets; live viewers' frames over a quiet window
+    # and a window of this length with 20 masked requests in flight
+    masked_log_bytes: int = 100 * 1024 * 1024
+    masked_window_s: float = 15.0
 
 
 QUICK = Profile(
@@ -65,6 +69,8 @@ QUICK = Profile(
     http_seconds=2.0,
     big_log_bytes=2 * 1024 * 1024,
     big_log_downloads=1,
+    masked_log_bytes=4 * 1024 * 1024,
+    masked_window_s=3.0,
 )
 
 FULL = Profile(

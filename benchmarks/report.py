@@ -219,6 +219,48 @@ def half_peak_table(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def masked_reads_table(results: dict[str, Any]) -> list[str]:
+    masked = results["ours"].get("masked_reads")
+    if not masked:
+        return []
+    alone = masked["alone"]
+    names = {
+        "cold_range_0_0": "`Range: bytes=0-0`, index cold",
+        "range_0_0": "`Range: bytes=0-0`",
+        "range_1mib": "1 MiB range in the middle",
+        "reconnect": "tail reconnect 10 clocks from the end, to its first frame",
+    }
+    lines = [
+        f"A {masked['log_mb']:.0f} MB log (1 MiB chunks) with {masked['secrets']} secrets, one streamer.",
+        "",
+        "| request, alone | wall ms | streamer CPU ms |",
+        "|---|---|---|",
+        *(f"| {names[k]} | {alone[k]['wall_ms']:.1f} | {alone[k]['cpu_ms']:.0f} |" for k in names),
+        "",
+        "| live viewers' frames, publish -> viewer | p50 ms | p99 ms | max ms | streamer stored -> sent p99 "
+        "| streamer loop lag p99 | protection read p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for window, title in (
+        ("quiet", "quiet"),
+        ("loaded", f"{masked['concurrency']} masked requests in flight"),
+    ):
+        lines.append(
+            f"| {title} ({masked[f'{window}_frames']:,} frames) | {masked[f'{window}_p50_ms']:.1f} | "
+            f"{masked[f'{window}_p99_ms']:.1f} | {masked[f'{window}_max_ms']:.1f} | "
+            f"{masked[f'{window}_stored_to_sent_p99_ms']:.1f} | "
+            f"{masked[f'{window}_streamer_loop_lag_p99_ms']:.1f} | "
+            f"{masked[f'{window}_protection_read_p99_ms']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Under load: {masked['load_requests']:,} masked requests ({masked['load_requests_per_s']:.1f}/s), "
+        f"{masked['load_exact']:,} byte-exact, {masked['load_errors']} errors; this process's own loop lag "
+        f"p99 {masked['bench_loop_lag_p99_ms']:.1f} ms.",
+    ]
+    return lines
+
+
 def render(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -259,6 +301,10 @@ def render(results: dict[str, Any]) -> str:
         "## A big log on Cassandra downloaded whole (curl, through `logstore serve`)",
         "",
         *big_download_table(results),
+        "",
+        "## Masked reads (a job with secrets) beside live viewers",
+        "",
+        *masked_reads_table(results),
         "",
         "## logstore",
         "",

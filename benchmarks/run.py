@@ -22,6 +22,7 @@ from benchmarks.deployment import Deployment
 from benchmarks.fleet import PACE_S, corpus_texts, make_fleet
 from benchmarks.half_peak import half_peak
 from benchmarks.live_view import live_view
+from benchmarks.masked_reads import masked_reads
 from benchmarks.sysinfo import machine, peak_rss_mib
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
@@ -85,6 +86,9 @@ class Run:
             await self.step(f"ours big log download {size} B chunks", partial(big_download, self.ctx, size))
             for size in self.ctx.profile.big_log_chunk_sizes
         ]
+        self.results["ours"]["masked_reads"] = await self.step(
+            "ours masked reads", partial(masked_reads, self.ctx)
+        )
         baselines["pg_parts"] = await self.step("baseline pg_parts", lambda: suite.pg_parts(self.ctx))
         baselines["pg_append"] = await self.step("baseline pg_append", lambda: suite.pg_append(self.ctx))
         await self.step("ours realistic, downloads, compaction", self._realistic)
@@ -179,6 +183,13 @@ def verification(results: dict[str, Any]) -> dict[str, object]:
     big_exact = bool(ours_results.get("big_download")) and all(
         row["exact"] for row in ours_results.get("big_download", [])
     )
+    masked = ours_results.get("masked_reads", {})
+    masked_exact = bool(masked) and (
+        masked["alone_exact"]
+        and masked["viewers_exact"] == masked["viewers"]
+        and masked["load_exact"] == masked["load_requests"]
+        and masked["load_errors"] == 0
+    )
     half = ours_results.get("half_peak", {})
     half_exact = bool(half) and half["viewers_exact"] == half["viewers"] and half["publish_errors"] == 0
     return {
@@ -189,13 +200,15 @@ def verification(results: dict[str, Any]) -> dict[str, object]:
         "http_put_stored": http_stored,
         "big_download_exact": big_exact,
         "half_peak_exact": half_exact,
+        "masked_reads_exact": masked_exact,
         "passed": downloads_exact
         and viewers_exact
         and pg_exact
         and compacted
         and http_stored
         and big_exact
-        and half_exact,
+        and half_exact
+        and masked_exact,
     }
 
 

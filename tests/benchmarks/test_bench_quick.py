@@ -49,6 +49,7 @@ def test_every_download_viewer_and_baseline_log_was_byte_exact(quick_run: Path) 
         "http_put_stored": True,
         "big_download_exact": True,
         "half_peak_exact": True,
+        "masked_reads_exact": True,
         "passed": True,
     }
 
