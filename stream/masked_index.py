@@ -37,7 +37,7 @@ from typing import Any
 from logstore.store import LogStore
 from stream.download import LogView, read_bytes
 from stream.masking import Masker
-from stream.masking_lane import STEP_BYTES, feed
+from stream.masking_lane import STEP_BYTES, feed, in_lane
 
 CHECKPOINT_BYTES = 64 * 1024  # raw bytes between checkpoints
 CACHED_LOGS = 256
@@ -87,6 +87,14 @@ class MaskIndex:
         k = bisect.bisect_right(self.raw, max(0, offset - max(self.longest, 1) + 1)) - 1
         return self.raw[k], self.masked[k]
 
+    def _feed(self, piece: bytes) -> None:
+        """Mask a piece of the log (in the masking thread), keeping checkpoints and digest."""
+        for at in range(0, len(piece), STEP_BYTES):
+            self.digest.update(self.masker.feed(piece[at : at + STEP_BYTES]))
+            if self.masker.released_raw - self.raw[-1] >= CHECKPOINT_BYTES:
+                self.raw.append(self.masker.released_raw)
+                self.masked.append(self.masker.released)
+
     async def extend(
         self, store: LogStore, view: LogView, clocks: int, sizes: Sequence[int], times: Sequence[float | None]
     ) -> None:
@@ -97,11 +105,7 @@ class MaskIndex:
         end = view.starts[clocks] if clocks < len(view.starts) else view.length
         if end > self.masker.fed:
             async for piece in read_bytes(store, view, self.masker.fed, end - 1):
-                for at in range(0, len(piece), STEP_BYTES):
-                    self.digest.update(await feed(self.masker, piece[at : at + STEP_BYTES]))
-                    if self.masker.released_raw - self.raw[-1] >= CHECKPOINT_BYTES:
-                        self.raw.append(self.masker.released_raw)
-                        self.masked.append(self.masker.released)
+                await in_lane(self._feed, piece)
         self.identity.update(_identity(sizes[self.clocks : clocks], times[self.clocks : clocks]))
         self.clocks = clocks
 

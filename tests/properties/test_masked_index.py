@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stream.masked_index
+import stream.masking_lane
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
@@ -32,6 +33,9 @@ from tests.properties.test_masking import quick_tail as quick_tail
 def tiny_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream.masked_index, "CHECKPOINT_BYTES", 3)
     monkeypatch.setattr(stream.masked_index, "STEP_BYTES", 2)
+    # every piece through the masking thread, in steps of 2 bytes
+    monkeypatch.setattr(stream.masking_lane, "INLINE_BYTES", 0)
+    monkeypatch.setattr(stream.masking_lane, "STEP_BYTES", 2)
 
 
 async def collect(pieces) -> bytes:  # type: ignore[no-untyped-def]
