@@ -55,10 +55,12 @@ class _Item:
 
 
 class _ReadAhead:
-    """A tail run by a task of its own into a buffer bounded in bytes, taken in batches."""
+    """A tail run by a task of its own into a buffer bounded in bytes, taken in batches;
+    `arrived(seen_at)` is called as each chunk comes in."""
 
-    def __init__(self, tail: Tail) -> None:
+    def __init__(self, tail: Tail, arrived: Callable[[float], None]) -> None:
         self._tail = tail
+        self._arrived = arrived
         self._items: deque[_Item] = deque()
         self._bytes = 0
         self._ready = asyncio.Event()
@@ -73,6 +75,7 @@ class _ReadAhead:
                 if isinstance(event, ChunkEvent):
                     self._items.append(_Item(event, self._tail.final_clock, event.seen_at))
                     self._bytes += len(event.data)
+                    self._arrived(event.seen_at)
                 else:
                     self._items.append(_Item(event, self._tail.final_clock, time.monotonic()))
                 self._ready.set()
@@ -169,13 +172,17 @@ class GuardedTail:
     ) -> tuple[MaskStage | PlainStage, _ReadAhead]:
         if not secrets:
             return PlainStage(self.next_clock), _ReadAhead(
-                Tail(self.store, self.hub, self.job_id, self.next_clock)
+                Tail(self.store, self.hub, self.job_id, self.next_clock), self._prefetch
             )
         # masked frames are a function of the whole log: the tail starts at clock 0, or where the
         # masked log's index rebuilds the masker of a resuming viewer
         stage = MaskStage(secrets, self.next_clock, unsent)
         start = await resume_clock(self.store, self.job_id, stage) if unsent is None else 0
-        return stage, _ReadAhead(Tail(self.store, self.hub, self.job_id, start))
+        return stage, _ReadAhead(Tail(self.store, self.hub, self.job_id, start), self._prefetch)
+
+    def _prefetch(self, seen_at: float) -> None:
+        """A chunk came in: the protection read its frame waits for starts now."""
+        self._watch.prefetch(self.job_id, seen_at)
 
     async def _check(self, since: float) -> JobProtection:
         protection = await self._watch.read(self.job_id, since)
