@@ -78,10 +78,11 @@ class Load:
         limits = httpx.Limits(max_connections=concurrency)
         async with httpx.AsyncClient(timeout=300, limits=limits) as api:
             print("ready", file=sys.stderr, flush=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             until = started + seconds
             await asyncio.gather(*(self.client(i, api, until) for i in range(concurrency)))
             wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu
         requests = sum(len(t) for t in self.times.values()) + self.errors
         return {
             "requests": requests,
@@ -89,6 +90,7 @@ class Load:
             "errors": self.errors,
             "first_error": self.first_error,
             "seconds": wall,
+            "cpu_cores": cpu / wall,
             "times_ms": self.times,
         }
 

@@ -40,7 +40,7 @@ from benchmarks.live_view import STORED_TO_SENT, all_following
 from benchmarks.masked_log import MaskedLog
 from benchmarks.profiles import PROFILES
 from benchmarks.quantiles import bucket_quantile, histogram_buckets, merge_buckets, percentile
-from benchmarks.sysinfo import cpu_seconds
+from benchmarks.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks
 from benchmarks.viewer import CLOCK, Watched, tail_url, watch
 from logstore.bus.publisher import ChunkPublisher
 from logstore.store.cassandra.backend import CassandraStore
@@ -169,7 +169,10 @@ async def _live(ctx: BenchContext, deployment: Deployment, job: str, log: Masked
         before_quiet = await hops()
         await asyncio.sleep(ctx.profile.masked_window_s)
         before_loaded = await hops()
+        cpu, ticks = cpu_seconds(streamer.process.pid), machine_ticks()
         load, loaded = await _masked_load(streamer.base, job, log, ctx.profile.masked_window_s)
+        streamer_cores = (cpu_seconds(streamer.process.pid) - cpu) / (loaded[1] - loaded[0])
+        machine_cores = machine_cores_busy(ticks, machine_ticks())
         after_loaded = await hops()
         await asyncio.sleep(1.0)
     finally:
@@ -220,6 +223,9 @@ async def _live(ctx: BenchContext, deployment: Deployment, job: str, log: Masked
         "quiet_protection_read_p99_ms": hop_p99(before_loaded, before_quiet, 3),
         "loaded_protection_read_p99_ms": hop_p99(after_loaded, before_loaded, 3),
         "bench_loop_lag_p99_ms": max(own_lag(quiet), own_lag(loaded)),
+        "loaded_streamer_cpu_cores": streamer_cores,
+        "loaded_load_process_cpu_cores": load["cpu_cores"],
+        "loaded_machine_cpu_cores": machine_cores,
         "load_requests": load["requests"],
         "load_exact": load["exact"],
         "load_errors": load["errors"],
