@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from logstore.store import JobProtection, LogStore
 from stream import metrics
 
-
 IN_FLIGHT = 2  # reads of one job at once started by prefetch
 
 
