@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.profiles import Profile
-from logstore.config import BusSettings
+
+if TYPE_CHECKING:  # `logstore --help` reads this module: pydantic waits for a run
+    from logstore.config import BusSettings
 
 STORE_URL = "cassandra://127.0.0.1:9042/logstore_bench?consistency=ONE&chunk_ttl=86400"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -24,4 +27,6 @@ class BenchContext:
 
     @property
     def bus(self) -> BusSettings:
+        from logstore.config import BusSettings
+
         return BusSettings(bus=self.amqp_url)

@@ -8,7 +8,7 @@ from pathlib import Path
 from benchmarks.context import AMQP_URL, POSTGRES_DSN, STORE_URL
 from benchmarks.profiles import PROFILES
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "bench"
+RESULTS = Path("results") / "bench"  # under the directory the run starts in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,6 @@
-"""`logstore` entry point: parse flags, dispatch to one command module.
+"""`logstore` entry point: parse flags, dispatch to one command module. The role commands come
+from the registered roles (logstore/roles.py), `logstore bench` from the `logstore.commands`
+entry points.
 
 Exit codes: 0 success, 1 refused or not found, 2 bad usage or configuration, 3 server or store
 unreachable.
@@ -9,25 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from logstore import __version__
-from logstore.cli import (
-    bench,
-    cat,
-    compact,
-    dictionary,
-    grep,
-    ingest,
-    purge,
-    push,
-    schema,
-    serve,
-    sign_url,
-    stream,
-    tail,
-)
+from logstore.cli import cat, grep, push, role, schema, serve, sign_url, tail
 from logstore.errors import BusUnavailable, ConfigError, StoreUnavailable
 
+COMMANDS = "logstore.commands"  # entry points: a function adding one subcommand to the parser
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
@@ -37,22 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"logstore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (
-        serve,
-        ingest,
-        stream,
-        compact,
-        schema,
-        purge,
-        dictionary,
-        push,
-        cat,
-        grep,
-        tail,
-        sign_url,
-        bench,
-    ):
+    for module in (serve, role, schema, push, cat, grep, tail, sign_url):
         module.register(commands)
+    for point in entry_points(group=COMMANDS):  # other distributions' commands: `logstore bench`
+        point.load()(commands)
     return parser
 
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from tests.bad_input.cases import ADMIN_TOKEN, HTTP_CASES, WRITE_TOKEN, HttpCase
 from tests.clocks import FakeClock

@@ -13,8 +13,8 @@ from schemathesis.checks import not_a_server_error
 
 from logstore.batch_body import MEDIA_TYPE as BATCH_MEDIA_TYPE
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store.sqlite import SQLiteStore
 
 DB = Path(__file__).resolve().parents[2] / "test-artifacts" / "openapi-fuzz.db"

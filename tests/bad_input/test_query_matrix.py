@@ -18,8 +18,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from benchmarks.processes import serving
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store.sqlite import SQLiteStore
 from tests.bad_input.query_values import VALUES, Operation, operations, queries, self_read_params
 

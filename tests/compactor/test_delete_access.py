@@ -7,8 +7,8 @@ import httpx
 
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 
 

@@ -17,9 +17,9 @@ import pytest
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
 from logstore.config import CompactSettings, Settings
 from logstore.errors import JobNotFound, StoreUnavailable
+from logstore.roles import build_app
 from logstore.store import JobProtection, LogStore
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.sqlite import SQLiteStore

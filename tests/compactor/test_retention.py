@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from compactor.archive_job import ArchiveJob
+from compactor.purge_command import parse_age
 from compactor.retention import purge
 from compactor.sweep import Sweeper
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
-from logstore.cli.purge import parse_age
 from logstore.config import CompactSettings, Settings
 from logstore.errors import ConfigError
+from logstore.roles import build_app
 from logstore.store import LogStore
 from tests.clocks import a_fresh_millisecond
 

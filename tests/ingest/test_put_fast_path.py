@@ -16,8 +16,8 @@ from starlette.middleware import Middleware
 
 from ingest import put_fast_path
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store.sqlite import SQLiteStore
 from logstore.web.app import create_app
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store.sqlite import SQLiteStore
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from logstore.web import rate_limit
 from logstore.web.rate_limit import TokenBuckets

@@ -18,9 +18,9 @@ from websockets.exceptions import ConnectionClosed
 from benchmarks.processes import serving
 from benchmarks.viewer import tail_url
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
 from logstore.errors import ConfigError
+from logstore.roles import build_app
 from logstore.store.sqlite import SQLiteStore
 from logstore.web.forwarded import TrustedProxies
 

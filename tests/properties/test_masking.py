@@ -22,8 +22,8 @@ from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus import Announcement
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
 from logstore.config import CompactSettings, Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from logstore.store.sqlite import SQLiteStore
 from stream.access import Verdict

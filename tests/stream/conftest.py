@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 
 # Debian's Chromium, driven by Playwright (never `playwright install`: no downloads here)

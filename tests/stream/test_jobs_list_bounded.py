@@ -20,8 +20,8 @@ import stream.jobs_list
 from benchmarks.processes import serving
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from logstore.store.cassandra.backend import CassandraStore
 from tests.stream.conftest import ADMIN, SIGNING_KEY, WRITE

@@ -13,8 +13,8 @@ import pytest
 
 from logstore import url_signing
 from logstore.bus.memory import MemoryBus
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from tests.stream.conftest import ADMIN, READ, SIGNING_KEY, WRITE
 

@@ -27,8 +27,8 @@ from benchmarks.processes import serving
 from logstore import url_signing
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
-from logstore.cli.app import build_app
 from logstore.config import Settings
+from logstore.roles import build_app
 from logstore.store import LogStore
 from stream.fanout import LiveHub
 from stream.silent_tail import SilentTail
