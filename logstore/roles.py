@@ -60,6 +60,8 @@ def registered() -> tuple[Role, ...]:
         if role.name != point.name:
             raise TypeError(f"entry point {point.name} names a role called {role.name}")
         found.append(role)
+    if not found:  # an install from before the entry points: its metadata does not list them
+        raise RuntimeError(f"no {ENTRY_POINTS} entry points are installed: reinstall (pip install -e .)")
     return tuple(sorted(found, key=lambda r: (r.order, r.name)))
 
 
