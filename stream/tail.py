@@ -23,7 +23,7 @@ from logstore.store import LogStore
 from logstore.store.archive import chunks_of
 from logstore.store.archive_read import dictionary_of
 from stream import metrics
-from stream.fanout import LiveHub
+from stream.fanout import LiveHub, Viewer
 
 GAP_WAIT_S = 0.5  # how long a held out-of-order chunk waits for the missing one before a store read
 IDLE_CHECK_S = (1.0, 10.0)  # store re-read interval while nothing arrives: starts low, doubles to max
@@ -57,6 +57,52 @@ class GapEvent:
 TailEvent = ChunkEvent | GapEvent | EndEvent
 
 
+class _IdleWait:
+    """How long to wait for an announcement before reading the store again: IDLE_CHECK_S[0],
+    doubling while nothing comes, up to IDLE_CHECK_S[1]."""
+
+    def __init__(self) -> None:
+        self.wait_s = IDLE_CHECK_S[0]
+
+    def longer(self) -> None:
+        self.wait_s = min(self.wait_s * 2, IDLE_CHECK_S[1])
+
+    def reset(self) -> None:
+        self.wait_s = IDLE_CHECK_S[0]
+
+
+class _Held:
+    """Announced chunks ahead of the next clock, waiting for their turn: at most HELD_BYTES,
+    and for at most GAP_WAIT_S since the gap before them opened."""
+
+    def __init__(self) -> None:
+        self._chunks: dict[int, tuple[bytes, float]] = {}  # clock -> (data, seen_at)
+        self._bytes = 0
+        self._since: float | None = None  # when the gap opened
+
+    def __bool__(self) -> bool:
+        return bool(self._chunks)
+
+    def hold(self, clock: int, data: bytes, seen_at: float) -> bool:
+        """Keep a chunk ahead; True when the store must fill the gap instead."""
+        if clock not in self._chunks:
+            self._chunks[clock] = (data, seen_at)
+            self._bytes += len(data)
+        self._since = self._since or time.monotonic()
+        return self._bytes > HELD_BYTES or time.monotonic() - self._since > GAP_WAIT_S
+
+    def take(self, clock: int) -> tuple[bytes, float] | None:
+        """The held chunk of `clock` (data, seen_at), no longer held; None if not held."""
+        due = self._chunks.pop(clock, None)
+        if due is not None:
+            self._bytes -= len(due[0])
+        return due
+
+    def restart_wait(self) -> None:
+        """The next clock was sent: the wait for the next gap starts now (if chunks are held)."""
+        self._since = time.monotonic() if self._chunks else None
+
+
 class Tail:
     def __init__(self, store: LogStore, hub: LiveHub, job_id: str, from_clock: int) -> None:
         self.store = store
@@ -67,54 +113,47 @@ class Tail:
         self._archive_vanished = False
 
     async def events(self) -> AsyncIterator[TailEvent]:
+        """Two states, until the final clock is sent: replaying the store, then following the
+        feed; the feed goes back to the store whenever it cannot fill a gap quickly."""
         viewer = await self.hub.join(self.job_id)
         try:
-            idle_s = IDLE_CHECK_S[0]
-            while True:
+            idle = _IdleWait()
+            while not self._ended():
                 async for event in self._from_store():
                     yield event
-                if self._ended():
-                    break
-                held: dict[int, tuple[bytes, float]] = {}
-                held_bytes = 0
-                gap_since: float | None = None
-                while True:
-                    announcement = await viewer.next(GAP_WAIT_S if held else idle_s)
-                    if viewer.take_lag():
-                        break
-                    if announcement is None:
-                        if not held:
-                            idle_s = min(idle_s * 2, IDLE_CHECK_S[1])
-                        break
-                    idle_s = IDLE_CHECK_S[0]
-                    if announcement.final:
-                        self.final_clock = announcement.clock
-                    if announcement.clock < self.next_clock:
-                        continue  # sent already (from the store, or a duplicate announcement)
-                    if announcement.clock > self.next_clock:
-                        if announcement.clock not in held:
-                            held[announcement.clock] = (announcement.data, viewer.seen_at)
-                            held_bytes += len(announcement.data)
-                        gap_since = gap_since or time.monotonic()
-                        if held_bytes > HELD_BYTES or time.monotonic() - gap_since > GAP_WAIT_S:
-                            break
-                        continue
-                    yield self._send(
-                        announcement.clock, announcement.data, announcement.stored_at, viewer.seen_at
-                    )
-                    while self.next_clock in held:
-                        data, seen_at = held.pop(self.next_clock)
-                        held_bytes -= len(data)
-                        yield self._send(self.next_clock, data, seen_at=seen_at)
-                    gap_since = time.monotonic() if held else None
-                    if self._ended():
-                        break
-                if self._ended():
-                    break
+                if not self._ended():
+                    async for chunk in self._follow(viewer, idle):
+                        yield chunk
             assert self.final_clock is not None
             yield EndEvent(self.final_clock)
         finally:
             await self.hub.leave(viewer)
+
+    async def _follow(self, viewer: Viewer, idle: _IdleWait) -> AsyncIterator[ChunkEvent]:
+        """Announced chunks, in order, until the end or a reason to read the store: the mailbox
+        overflowed, nothing came for a while, or a chunk ahead waited too long (or too many)."""
+        held = _Held()
+        while not self._ended():
+            announcement = await viewer.next(GAP_WAIT_S if held else idle.wait_s)
+            if viewer.take_lag():
+                return
+            if announcement is None:
+                if not held:
+                    idle.longer()
+                return
+            idle.reset()
+            if announcement.final:
+                self.final_clock = announcement.clock
+            if announcement.clock < self.next_clock:
+                continue  # sent already (from the store, or a duplicate announcement)
+            if announcement.clock > self.next_clock:
+                if held.hold(announcement.clock, announcement.data, viewer.seen_at):
+                    return
+                continue
+            yield self._send(announcement.clock, announcement.data, announcement.stored_at, viewer.seen_at)
+            while (due := held.take(self.next_clock)) is not None:
+                yield self._send(self.next_clock, due[0], seen_at=due[1])
+            held.restart_wait()
 
     def _ended(self) -> bool:
         return self.final_clock is not None and self.next_clock > self.final_clock
