@@ -4,14 +4,14 @@ checks the protocol (each clock once, in order) as it goes."""
 from __future__ import annotations
 
 import json
-import struct
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from websockets.asyncio.client import connect
 
-CLOCK = struct.Struct(">Q")
+from logstore.tail_frame import CLOCK as CLOCK  # re-exported for the harness's other viewers
+from logstore.tail_frame import unframe
 
 
 @dataclass
@@ -43,10 +43,10 @@ async def watch(
     async with connect(url, max_size=16 * 1024 * 1024, open_timeout=60) as socket:
         async for message in socket:
             if isinstance(message, bytes):
-                (clock,) = CLOCK.unpack_from(message)
+                clock, data = unframe(message)
                 if clock != seen.next_clock:
                     raise AssertionError(f"{job_id}: got clock {clock}, expected {seen.next_clock}")
-                seen.data += message[CLOCK.size :]
+                seen.data += data
                 seen.next_clock += 1
                 if timestamps:
                     seen.arrivals.append((clock, time.time()))

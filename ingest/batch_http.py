@@ -12,11 +12,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ingest.bounded_body import read_bounded
 from ingest.service import IngestService, Outcome
 from logstore.batch_body import MEDIA_TYPE, decode_batch
 from logstore.chunk import Chunk
 from logstore.errors import ChunkTooLarge, InvalidInput, UnsupportedEncoding
-from logstore.numbers import decimal
 from logstore.store import PutResult
 from logstore.web.errors import status_of
 
@@ -62,16 +62,12 @@ OPENAPI_BODY: dict[str, Any] = {
 
 
 async def read_batch_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    size = decimal(declared or "", 20)
-    if size is not None and size > BATCH_MAX_BYTES:
-        raise ChunkTooLarge(f"batch body of {declared} bytes is over the limit of {BATCH_MAX_BYTES}")
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > BATCH_MAX_BYTES:
-            raise ChunkTooLarge(f"batch body is over the limit of {BATCH_MAX_BYTES} bytes")
-    return bytes(body)
+    def refuse(size: int | None) -> ChunkTooLarge:
+        if size is not None:
+            return ChunkTooLarge(f"batch body of {size} bytes is over the limit of {BATCH_MAX_BYTES}")
+        return ChunkTooLarge(f"batch body is over the limit of {BATCH_MAX_BYTES} bytes")
+
+    return await read_bounded(request, BATCH_MAX_BYTES, refuse)
 
 
 def result_of(outcome: Outcome | InvalidInput, chunk: Chunk | None) -> dict[str, Any]:

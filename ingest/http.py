@@ -9,11 +9,10 @@ from fastapi.responses import JSONResponse
 
 from ingest import metrics
 from ingest.batch_http import add_batch_route
+from ingest.bounded_body import read_bounded
 from ingest.service import IngestService
-from logstore.chunk import check_chunk_size
 from logstore.config import AuthSettings
 from logstore.errors import ChunkTooLarge, UnsupportedEncoding
-from logstore.numbers import decimal
 from logstore.store import PutResult
 from logstore.web.auth import bearer_guard
 
@@ -22,18 +21,14 @@ PUT_PATH = "/v1/jobs/{job_id}/chunks/{clock}"
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with ChunkTooLarge as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    size = decimal(declared or "", 20)
-    if size is not None and size > limit:
+
+    def refuse(size: int | None) -> ChunkTooLarge:
         metrics.REJECTED.labels(ChunkTooLarge.reason).inc()
-        check_chunk_size(size, limit)
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            metrics.REJECTED.labels(ChunkTooLarge.reason).inc()
-            raise ChunkTooLarge(f"chunk is over the limit of {limit} bytes")
-    return bytes(body)
+        if size is not None:
+            return ChunkTooLarge(f"chunk of {size} bytes is over the limit of {limit} bytes")
+        return ChunkTooLarge(f"chunk is over the limit of {limit} bytes")
+
+    return await read_bounded(request, limit, refuse)
 
 
 async def put_chunk(

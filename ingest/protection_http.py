@@ -16,6 +16,7 @@ import json
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ingest.bounded_body import read_bounded
 from ingest.service import IngestService
 from logstore.chunk import validate_job_id
 from logstore.config import AuthSettings
@@ -29,12 +30,7 @@ SETTINGS_BODY_BYTES = 1024
 async def read_small_body(
     request: Request, limit: int, error: type[InvalidSecrets | InvalidJobSettings]
 ) -> bytes:
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise error(f"the body is over {limit} bytes")
-    return bytes(body)
+    return await read_bounded(request, limit, lambda _: error(f"the body is over {limit} bytes"))
 
 
 def protection_router(service: IngestService, auth: AuthSettings) -> APIRouter:

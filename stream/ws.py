@@ -8,12 +8,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import struct
 import time
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from logstore import tail_frame
 from logstore.chunk import parse_clock, validate_job_id
 from logstore.config import StreamSettings
 from logstore.errors import InvalidInput, StoreUnavailable
@@ -28,7 +28,6 @@ from stream.tail import ChunkEvent, GapEvent
 from stream.viewer_limits import ViewerLimits
 
 log = logging.getLogger("logstore.stream")
-CLOCK = struct.Struct(">Q")
 TailLike = GuardedTail | SilentTail
 
 
@@ -137,7 +136,7 @@ async def _send_events(websocket: WebSocket, tail: TailLike, send_timeout_s: flo
     first = True
     async for event in tail.events():
         if isinstance(event, ChunkEvent):
-            frame = CLOCK.pack(event.clock) + event.data
+            frame = tail_frame.frame(event.clock, event.data)
             await asyncio.wait_for(websocket.send_bytes(frame), send_timeout_s)
             if first:  # from when there was a line to show: the viewer's arrival, or the line's storing
                 first = False

@@ -8,15 +8,14 @@ import argparse
 import asyncio
 import json
 import random
-import struct
 import sys
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from logstore.cli.client import auth_headers
 from logstore.cli.options import add_client_flags, job_id_arg
+from logstore.tail_frame import unframe
 
-CLOCK = struct.Struct(">Q")
 FATAL_CLOSE_CODES = {4400: 2, 4401: 1, 4403: 1}  # close code -> exit code; others: reconnect
 MAX_FRAME = 16 * 1024 * 1024
 
@@ -57,10 +56,10 @@ async def follow(args: argparse.Namespace, out: BinaryIO) -> None:
             ) as socket:
                 async for message in socket:
                     if isinstance(message, bytes):
-                        (clock,) = CLOCK.unpack_from(message)
+                        clock, data = unframe(message)
                         if clock != next_clock:
                             raise TailFailed(f"server sent clock {clock}, expected {next_clock}", 1)
-                        out.write(message[CLOCK.size :])
+                        out.write(data)
                         out.flush()
                         next_clock, failures = clock + 1, 0
                     else:

@@ -74,6 +74,31 @@ def summarise_clocks(
     return total, count, missing, contiguous_clocks, contiguous_bytes
 
 
+def chunked_job_info(
+    job_id: str,
+    state: str | None,
+    final_clock: int | None,
+    sizes: Iterable[tuple[int, int]],
+    created_at: float | None,
+    updated_at: float | None,
+) -> JobInfo:
+    """A job's metadata from its stored chunks' (clock, size) pairs, ascending, and its job row
+    (state as stored, None before any is; the final clock)."""
+    total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
+    return JobInfo(
+        job_id=job_id,
+        state=JobState(state) if state else derived_state(final_clock),
+        bytes=total,
+        chunks=count,
+        final_clock=final_clock,
+        missing=missing,
+        contiguous_clocks=contiguous_clocks,
+        contiguous_bytes=contiguous_bytes,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
 def archived_job_info(
     job_id: str,
     archive: ArchiveInfo,

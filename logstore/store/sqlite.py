@@ -40,7 +40,7 @@ from logstore.store.interface import (
     PutOutcome,
     PutResult,
 )
-from logstore.store.rules import archived_job_info, derived_state, final_conflict, summarise_clocks
+from logstore.store.rules import archived_job_info, chunked_job_info, derived_state, final_conflict
 
 T = TypeVar("T")
 
@@ -514,16 +514,4 @@ def _job_info(conn: sqlite3.Connection, job_id: str) -> JobInfo:
     if archive is not None:
         return archived_job_info(job_id, archive, _segment_refs(conn, job_id), created_at, updated_at)
     sizes = conn.execute(_SELECT_SIZES, (job_id,))
-    total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
-    return JobInfo(
-        job_id=job_id,
-        state=JobState(state) if state else derived_state(final_clock),
-        bytes=total,
-        chunks=count,
-        final_clock=final_clock,
-        missing=missing,
-        contiguous_clocks=contiguous_clocks,
-        contiguous_bytes=contiguous_bytes,
-        created_at=created_at,
-        updated_at=updated_at,
-    )
+    return chunked_job_info(job_id, state, final_clock, sizes, created_at, updated_at)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from websockets.exceptions import ConnectionClosed
 
 from benchmarks.processes import serving
 from logstore import url_signing
+from logstore.tail_frame import unframe
 from stream.masking import mask
 from tests.polling import GENEROUS_S, metric, metric_reaches
 from tests.stream.conftest import ADMIN, SIGNING_KEY, WRITE
 
-CLOCK = struct.Struct(">Q")
 SECRET = b"ghp_S3cr3tT0k3n"
 PIECES = [b"step 1\ncurl -H 'token: ghp_S3c", b"r3tT0k3n' https://api\n", b"ghp_S3cr3tT0k3n done\n"]
 AS_WRITER = {"Authorization": f"Bearer {WRITE}"}
@@ -48,7 +47,7 @@ async def frames_until_end(url: str) -> tuple[list[tuple[int, bytes]], int | Non
         try:
             async for message in socket:
                 if isinstance(message, bytes):
-                    frames.append((CLOCK.unpack_from(message)[0], message[CLOCK.size :]))
+                    frames.append(unframe(message))
                 elif json.loads(message)["type"] == "end":
                     break
             await socket.wait_closed()

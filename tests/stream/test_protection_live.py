@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from benchmarks.processes import serving
+from logstore.tail_frame import frame, unframe
 from stream.masking import mask
 from tests.polling import GENEROUS_S, metric, metric_reaches
 from tests.stream.conftest import ADMIN, WRITE
 
-CLOCK = struct.Struct(">Q")
 SECRET = b"ghp_S3cr3tT0k3n"
 AS_WRITER = {"Authorization": f"Bearer {WRITE}"}
 LIVE_JOBS = "logstore_stream_live_jobs"
@@ -47,7 +46,7 @@ async def collect(socket: ClientConnection) -> tuple[list[tuple[int, bytes]], in
     try:
         async for message in socket:
             if isinstance(message, bytes):
-                frames.append((CLOCK.unpack_from(message)[0], message[CLOCK.size :]))
+                frames.append(unframe(message))
             elif json.loads(message)["type"] == "end":
                 break
         await socket.wait_closed()
@@ -152,7 +151,7 @@ async def test_an_anonymous_viewer_gets_nothing_once_its_job_becomes_private(
         await put(client, job_id, 0, b"public line\n")
         viewer = await subscribed(server, tail_url(server, job_id, 0))
         try:
-            assert await asyncio.wait_for(viewer.recv(), GENEROUS_S) == CLOCK.pack(0) + b"public line\n"
+            assert await asyncio.wait_for(viewer.recv(), GENEROUS_S) == frame(0, b"public line\n")
             assert (
                 await client.put(f"/v1/jobs/{job_id}/settings", json={"private": True})
             ).status_code == 200
@@ -178,7 +177,7 @@ async def test_frames_after_a_registration_are_masked_and_carry_the_held_bytes_o
         connect(tail_url(server, job_id, 0)) as viewer,
     ):
         await put(client, job_id, 0, pieces[0])
-        assert await asyncio.wait_for(viewer.recv(), GENEROUS_S) == CLOCK.pack(0) + pieces[0]
+        assert await asyncio.wait_for(viewer.recv(), GENEROUS_S) == frame(0, pieces[0])
         registered = await client.put(f"/v1/jobs/{job_id}/secrets", json={"secrets": [SECRET.decode()]})
         assert registered.status_code == 200
         await put(client, job_id, 1, pieces[1])

@@ -47,7 +47,7 @@ from logstore.store.interface import (
     LogStore,
     PutOutcome,
 )
-from logstore.store.rules import archived_job_info, derived_state, summarise_clocks
+from logstore.store.rules import archived_job_info, chunked_job_info, derived_state
 
 JOBS_PAGE = 2_000  # rows per read of a day's job list
 
@@ -177,18 +177,7 @@ class CassandraStore(LogStore):
             if archive is not None:
                 return archived_job_info(job_id, archive, refs, None, updated)
         sizes = await self._sizes(job_id, buckets)
-        total, count, missing, contiguous_clocks, contiguous_bytes = summarise_clocks(sizes, final_clock)
-        return JobInfo(
-            job_id=job_id,
-            state=JobState(state) if state else derived_state(final_clock),
-            bytes=total,
-            chunks=count,
-            final_clock=final_clock,
-            missing=missing,
-            contiguous_clocks=contiguous_clocks,
-            contiguous_bytes=contiguous_bytes,
-            updated_at=updated_at.replace(tzinfo=UTC).timestamp() if updated_at else None,
-        )
+        return chunked_job_info(job_id, state, final_clock, sizes, None, updated)
 
     async def chunk_index(self, job_id: str) -> list[tuple[int, int]]:
         return await self._sizes(job_id, await self._buckets(job_id))
