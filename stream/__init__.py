@@ -1,1 +1,2 @@
-"""Stream: what viewers read. Downloads and job metadata (the live tail and viewer come later)."""
+"""Stream: what viewers read. Downloads, ranges and job metadata, the live tail over websockets,
+the viewer page and job list, search, and the masking of secrets on every read path."""
