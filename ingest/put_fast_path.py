@@ -1,13 +1,13 @@
 """`PUT /v1/jobs/{job_id}/chunks/{clock}` answered before the framework, as ASGI middleware.
 
-Routing through every route's pattern, dependency injection, query parsing by type annotations
-and three layers of exception middleware cost about 40% of an ingester's CPU under a `PUT` load
-(py-spy, docs/performance.md). This path takes the ordinary request (the exact path shape, at most
-`final` and `private` as plain booleans) and runs the same code as the route (ingest/http.py
-`put_chunk`): the same bearer check and answers, the same validation order, the same errors. Any
-other request, including every odd one (unknown or repeated query parameters, a value that is not
-a plain boolean, more path segments), goes on to the framework's route unchanged, so what the
-API accepts and refuses stays defined in one place."""
+Routing through every route's pattern, dependency injection, query parsing by type annotations and
+three layers of exception middleware cost about 40% of an ingester's CPU under a `PUT` load
+(py-spy, docs/performance-history.md, 2026-11-24, session 6). This path takes the ordinary request
+(the exact path shape, at most `final` and `private` as plain booleans) and runs the same code as
+the route (ingest/http.py `put_chunk`): the same bearer check and answers, the same validation
+order, the same errors. Any other request, including every odd one (unknown or repeated query
+parameters, a value that is not a plain boolean, more path segments), goes on to the framework's
+route unchanged, so what the API accepts and refuses stays defined in one place."""
 
 from __future__ import annotations
 

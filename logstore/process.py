@@ -47,7 +47,8 @@ async def run_role(
         proxy_headers=False,
         timeout_graceful_shutdown=10,
         # No permessage-deflate on websockets: compressing every live chunk once per viewer was
-        # the streamer's largest CPU cost under load (docs/performance.md); a viewer takes about
+        # the streamer's largest CPU cost under load (docs/performance-history.md, 2026-11-22,
+        # bottleneck 2); a viewer takes about
         # 3 KB/s of log, which needs no compression.
         ws_per_message_deflate=False,
         # A viewer that answers no ping is closed (uvicorn's default: 20 s + 20 s); a viewer that

@@ -222,7 +222,7 @@ concurrent_counter_writes: 4
 concurrent_compactors: 1
 compaction_throughput: 64MiB/s
 # memtable cells off the heap: on heap, 16 KB-1 MiB chunk blobs filled the old generation and G1's
-# concurrent marking took 0.12 cores under a 40 MB/s PUT load (docs/performance.md, "Session 7")
+# concurrent marking took 0.12 cores under a 40 MB/s PUT load (docs/performance-history.md, 2026-11-25, session 7)
 memtable_allocation_type: offheap_objects
 memtable_heap_space: 128MiB
 memtable_offheap_space: 128MiB
@@ -395,7 +395,7 @@ cmd_up() {
     # (SEPWorker) wait for work in parks of 10 us and up; at the default 50 us slack those wake-ups
     # alone cost 0.35 of this 2-core machine's cores at any request rate from 200/s (0.45 at
     # 3,000/s). At 200 us they cost 0.15 (0.22 at 3,000/s) and a request's latency is unchanged
-    # (p50 0.9 ms, p99 2-3 ms). docs/performance.md, "Session 7".
+    # (p50 0.9 ms, p99 2-3 ms). docs/performance-history.md, 2026-11-25, session 7.
     (cd "$RUN_DIR" && { echo "$TIMER_SLACK_NS" >/proc/self/timerslack_ns || true; } 2>/dev/null &&
         exec setsid "$JAVA" "${flags[@]}" -cp "$LIB_DIR/*" \
         org.apache.cassandra.service.CassandraDaemon </dev/null >>"$LOG_DIR/console.log" 2>&1 9>&-) &

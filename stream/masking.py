@@ -9,10 +9,10 @@ bytes, so a secret split across chunks is masked, and what it has released never
 more of the log arrives: the released output of a prefix is a prefix of the masked log.
 
 The matcher is an Aho-Corasick automaton of the secrets (the Rust `aho-corasick` crate through
-`ahocorasick-rs`) in its leftmost-longest mode, which is this definition: time linear in the
-bytes scanned whatever the secrets, 5 to 10 times Python's `re` alternation with 100 secrets
-(docs/performance.md, "Masking"). The automaton lets go of the GIL while it scans: callers on
-the event loop hand pieces to the masking thread (stream/masking_lane.py).
+`ahocorasick-rs`) in its leftmost-longest mode, which is this definition: time linear in the bytes
+scanned whatever the secrets, 5 to 10 times Python's `re` alternation with 100 secrets
+(docs/performance-history.md, 2026-12-07). The automaton lets go of the GIL while it scans:
+callers on the event loop hand pieces to the masking thread (stream/masking_lane.py).
 
 Where the scan stands after the bytes released so far (`released_raw`) is a position the scan
 of the whole log visits: masking the rest of the log from there, with a fresh `Masker`, gives

@@ -1,11 +1,11 @@
 """Live announcements sent off the ingest path: `offer` queues and returns at once, one task per
 process publishes in arrival order.
 
-Announcements are best effort (a viewer fills any gap from the store), so ingest never waits
-for them: before, every stored chunk awaited its own publish, with a task and a timeout each,
-which was about a sixth of an ingester's CPU (docs/performance.md). The queue is bounded in bytes
-(chunks may be 1 MiB): when the broker is slow or away, what does not fit is dropped and counted,
-and memory stays bounded.
+Announcements are best effort (a viewer fills any gap from the store), so ingest never waits for
+them: before, every stored chunk awaited its own publish, with a task and a timeout each, which
+was about a sixth of an ingester's CPU (docs/performance-history.md, 2026-11-24, the write path of
+issue 12). The queue is bounded in bytes (chunks may be 1 MiB): when the broker is slow or away,
+what does not fit is dropped and counted, and memory stays bounded.
 """
 
 from __future__ import annotations
