@@ -4,6 +4,7 @@
 # and, beyond the two:
 #   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
 #                and a 3-node RabbitMQ on 127.0.0.1:5681-5683 (make rabbitmq-cluster starts it)
+#   make outdated  the pins of pyproject.toml that a newer release on the package index has passed
 #   make soak    an hour at half of the pipeline's measured peak (benchmarks/soak.py): memory,
 #                descriptors, queues and latency each minute; every log checked at the end
 
@@ -13,7 +14,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults \
-        rabbitmq-cluster rabbitmq-cluster-down soak
+        rabbitmq-cluster rabbitmq-cluster-down soak outdated
 
 install: $(STAMP)
 
@@ -79,6 +80,9 @@ soak: $(STAMP)
 	scripts/rabbitmq.sh up
 	scripts/cassandra.sh up
 	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
+
+outdated: $(STAMP)
+	$(BIN)/python scripts/outdated.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

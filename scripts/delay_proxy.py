@@ -74,7 +74,7 @@ async def main(listen: str, target: str, delay_ms: float, pid_file: str) -> None
 
     host, port = listen.rsplit(":", 1)
     server = await asyncio.start_server(client, host, int(port), reuse_address=True)
-    Path(pid_file).write_text(f"{os.getpid()}\n")
+    await asyncio.to_thread(Path(pid_file).write_text, f"{os.getpid()}\n")
     async with server:
         await server.serve_forever()
 

@@ -77,6 +77,12 @@ async def exercise(base: str, job_id: str) -> list[str]:
     return [good, forged, minted_signature]
 
 
+def served_log(directory: Path) -> str:
+    """The one log file `serving` wrote into `directory`."""
+    (log_file,) = directory.glob("serve-*.log")
+    return log_file.read_text()
+
+
 async def test_the_service_logs_no_secret(tmp_path: Path, job_id: str) -> None:
     flags = [
         "--write-token", WRITE, "--read-token", READ, "--admin-token", ADMIN,
@@ -85,8 +91,7 @@ async def test_the_service_logs_no_secret(tmp_path: Path, job_id: str) -> None:
     with serving(f"sqlite:///{tmp_path}/db.sqlite", tmp_path, *flags) as base:
         signatures = await exercise(base, job_id)
     # the server has exited (serving waits for it): every line it wrote is in the file
-    (log_file,) = tmp_path.glob("serve-*.log")
-    text = log_file.read_text()
+    text = served_log(tmp_path)
     assert '"msg": "serving"' in text  # the log was captured
     assert "chunk refused" in text  # and the refusals were logged
     for secret in (WRITE, READ, ADMIN, KEY, SECRET_VALUE, WRONG, *signatures):
