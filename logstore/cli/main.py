@@ -3,12 +3,15 @@ from the registered roles (logstore/roles.py), `logstore bench` from the `logsto
 entry points.
 
 Exit codes: 0 success, 1 refused or not found, 2 bad usage or configuration, 3 server or store
-unreachable.
+unreachable; 141 (128 + SIGPIPE, what a shell reports for grep or cat) when the reader of what
+`cat`, `grep` or `tail` print went away, as `| head` does: quietly, with no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -19,6 +22,8 @@ from logstore.errors import BusUnavailable, ConfigError, StoreUnavailable
 
 COMMANDS = "logstore.commands"  # entry points: a function adding one subcommand to the parser
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_READER_GONE = 128 + signal.SIGPIPE
+WRITES_STDOUT = frozenset({"cat", "grep", "tail"})  # a closed stdout is their reader leaving
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+        if args.command in WRITES_STDOUT:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe could not be answered
+    except BrokenPipeError:
+        if args.command not in WRITES_STDOUT:
+            raise  # a pipe to a server or a child broke: a failure, not a reader leaving
+        return _reader_gone()
     except ConfigError as exc:
         print(f"logstore: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -47,6 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _reader_gone() -> int:
+    """Stop writing to a stdout nobody reads: what is still buffered goes to /dev/null, so the
+    interpreter's last flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_READER_GONE
 
 
 if __name__ == "__main__":

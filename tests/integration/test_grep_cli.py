@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +66,35 @@ def test_grep_of_an_unreachable_server_exits_2() -> None:
     done = run_cli(["grep", "j", "x", "--server", "http://127.0.0.1:9"])
     assert done.returncode == ERROR
     assert "cannot reach" in done.stderr.decode()
+
+
+def default_sigpipe() -> None:
+    """In the child: SIGPIPE as a shell has it (Python, and so pytest's children, ignore it)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def piped_to_head(command: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {command} | head -n 2"],
+        capture_output=True,
+        preexec_fn=default_sigpipe,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["grep", "cat"])
+def test_a_reader_that_leaves_ends_it_quietly_as_it_ends_grep(
+    server: str, job_id: str, tmp_path: Path, command: str
+) -> None:
+    # far more than a pipe holds: the writer is still writing when head has gone
+    log = b"".join(f"line {i}: FAILED test_{i}\n".encode() for i in range(60_000))
+    path = tmp_path / "log"
+    path.write_bytes(log)
+    pushed = run_cli(["push", "--job", job_id, "--chunk-size", "65536", "--server", server, str(path)])
+    assert pushed.returncode == 0, pushed.stderr
+    reference = {"grep": f"grep FAILED {path}", "cat": f"cat {path}"}[command]
+    ours = {"grep": f"{job_id} FAILED", "cat": job_id}[command]
+    expected = piped_to_head(reference)
+    done = piped_to_head(f"{sys.executable} -m logstore.cli.main {command} {ours} --server {server}")
+    assert expected.returncode == 128 + signal.SIGPIPE  # the reference did lose its reader
+    assert (done.returncode, done.stdout, done.stderr) == (expected.returncode, expected.stdout, b"")
