@@ -2,6 +2,8 @@
 #   make serve   create the virtualenv, install, run `logstore serve` on the embedded default
 #   make test    install, start Cassandra and RabbitMQ on loopback, lint, run the whole suite
 # and, beyond the two:
+#   make check   the inner loop, no server needed: lint, types, import contracts, and every test
+#                not marked as needing a server (tests/servers.py), on both cores
 #   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
 #                and a 3-node RabbitMQ on 127.0.0.1:5681-5683 (make rabbitmq-cluster starts it)
 #   make outdated  the pins of pyproject.toml that a newer release on the package index has passed
@@ -13,7 +15,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint pytest servers servers-down install clean cluster cluster-down faults \
+.PHONY: serve test check lint pytest servers servers-down install clean cluster cluster-down faults \
         rabbitmq-cluster rabbitmq-cluster-down soak outdated
 
 install: $(STAMP)
@@ -51,6 +53,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -v --durations=15 $(PYTEST_ARGS)
 
 test: $(STAMP) servers lint pytest
+
+# LOGSTORE_TEST_NO_SERVERS=1: a test that reaches for a server without its mark fails, not passes
+check: lint
+	LOGSTORE_TEST_NO_SERVERS=1 $(BIN)/pytest -q -n 2 -m 'not server' $(PYTEST_ARGS)
 
 cluster:
 	scripts/cluster.sh up

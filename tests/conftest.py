@@ -15,12 +15,29 @@ from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import parse_cassandra_url
 from logstore.store.sqlite import SQLiteStore
-from tests.servers import require_cassandra
+from tests.servers import SERVER_MARKS, require_cassandra
 
 # Property tests judge results, never speed: no per-example deadline (hypothesis' default of 200 ms
 # is exceeded now and then on a loaded 2-core machine, failing a correct example as "flaky").
 settings.register_profile("logstore", deadline=None)
 settings.load_profile("logstore")
+
+
+# fixtures that are a server: a test using one is marked as needing it
+FIXTURE_MARKS = {
+    "cassandra_store": "cassandra",
+    "cassandra_python_driver_store": "cassandra",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs any server is also marked `server`: `make check` runs `-m 'not server'`."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKS.keys():
+            item.add_marker(getattr(pytest.mark, FIXTURE_MARKS[fixture]))
+        if any(item.get_closest_marker(name) for name in SERVER_MARKS):
+            item.add_marker(pytest.mark.server)
 
 
 @pytest.fixture
@@ -55,7 +72,7 @@ async def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await store.close()
 
 
-@pytest.fixture(params=["sqlite", "cassandra"])
+@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
 def any_store(request: pytest.FixtureRequest) -> LogStore:
     """Each test using this runs once on SQLite and once on the real Cassandra."""
     store: LogStore = request.getfixturevalue(f"{request.param}_store")

@@ -16,7 +16,23 @@ CASSANDRA_URL = os.environ.get(
 )
 
 
+# `make check` sets this and deselects the tests marked as needing a server (SERVER_MARKS); a test
+# that reaches for a server without such a mark then fails here, so the marks stay true.
+NO_SERVERS = os.environ.get("LOGSTORE_TEST_NO_SERVERS") == "1"
+SERVER_MARKS = ("cassandra", "rabbitmq", "postgres", "prometheus", "browser", "cluster", "rabbitmq_cluster")
+
+
+def refuse_unmarked(what: str) -> None:
+    """Under LOGSTORE_TEST_NO_SERVERS=1, fail a test that needs `what` and is not marked so."""
+    if NO_SERVERS:
+        pytest.fail(
+            f"this test needs {what} but carries none of the marks {', '.join(SERVER_MARKS)}: "
+            "mark it, so that `make check` (LOGSTORE_TEST_NO_SERVERS=1) leaves it out"
+        )
+
+
 def require_port(host: str, port: int, what: str, start: str) -> None:
+    refuse_unmarked(what)
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
@@ -58,6 +74,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def server_script(name: str, *args: str, timeout: float = 300) -> None:
+    refuse_unmarked(f"scripts/{name}")
     """Run scripts/<name>.sh ARGS (up, down, restart, freeze...) and fail the test if it fails."""
     done = subprocess.run(
         [str(SCRIPTS / f"{name}.sh"), *args], capture_output=True, timeout=timeout, check=False

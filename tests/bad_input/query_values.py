@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Route
 
+from tests.routes import served_routes
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("logstore", "ingest", "stream", "compactor")
 
@@ -103,10 +105,10 @@ def operations(app: FastAPI) -> list[Operation]:
     ones read by hand (access_token, expires, signature, from_clock: any route may get them)."""
     extra = tuple(sorted(self_read_params()))
     found = []
-    for route in app.routes:
+    for path, route in served_routes(app):
         if isinstance(route, APIRoute):
             declared = tuple(param.alias for param in route.dependant.query_params)
-            methods = sorted(route.methods)
+            methods = sorted(route.methods or ())
         elif isinstance(route, APIWebSocketRoute):
             declared, methods = (), ["WS"]
         elif isinstance(route, Route):  # /docs, /openapi.json
@@ -114,7 +116,7 @@ def operations(app: FastAPI) -> list[Operation]:
         else:
             raise AssertionError(f"a route of a kind the matrix does not know: {route!r}")
         for method in methods:
-            found.append(Operation(method, route.path, tuple(dict.fromkeys(declared + extra))))
+            found.append(Operation(method, path, tuple(dict.fromkeys(declared + extra))))
     return found
 
 

@@ -5,6 +5,7 @@ answer is never a 5xx."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -33,7 +34,7 @@ schemathesis.serializer.alias(BATCH_MEDIA_TYPE, "application/octet-stream")
 @schema.parametrize()
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @pytest.mark.timeout(600)
-def test_no_request_gets_a_server_error(case: schemathesis.Case) -> None:
+def test_no_request_gets_a_server_error(case: schemathesis.Case[Any]) -> None:
     response = case.call()
     assert response.status_code < 500, (case.as_curl_command(), response.status_code, response.text[:500])
     case.validate_response(response, checks=[not_a_server_error])

@@ -83,8 +83,10 @@ async def test_no_query_gets_a_server_error(app_client: httpx.AsyncClient, opera
     token = token_for(operation.method, operation.path)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     failures = []
+    # a route without a job in its path gets the same request whichever job: it is sent once
+    targets = jobs if "{job_id}" in operation.path else jobs[:1]
     for name, query in queries(operation):
-        for job in jobs:
+        for job in targets:
             # a write or delete gets a job of its own: ?private=true or a DELETE must not change the
             # jobs the reads look at
             target = job if operation.method == "GET" else f"{job}-{uuid.uuid4().hex[:8]}"

@@ -109,7 +109,8 @@ async def readable_without_credentials(store: LogStore, job_id: str) -> list[str
     if not protection.private or SECRET not in protection.secrets:
         if [c async for c in store.read_chunks(job_id)]:
             leaks.append("chunks")
-        if await store.segment_refs(job_id) or [s async for s in store.read_segments(job_id)]:
+        segments = [s async for s in store.read_segments(job_id)]
+        if await store.segment_refs(job_id) or segments:
             leaks.append("segments")
         if await store.archive_info(job_id) is not None:
             leaks.append("archive")

@@ -4,6 +4,7 @@ SQLite and Cassandra, and its gauges tell how long a due job has waited."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -28,7 +29,7 @@ async def finished(store: LogStore, job_id: str) -> float:
     return written
 
 
-async def requests(store: LogStore, clock: FakeClock, page: int = 1000, **settings: float) -> Counter[str]:
+async def requests(store: LogStore, clock: FakeClock, page: int = 1000, **settings: Any) -> Counter[str]:
     """How often one sweep at `clock` requested each job."""
     bus = MemoryBus()
     await Sweeper(store, bus, CompactSettings(**settings), clock=clock, page=page).sweep()

@@ -183,5 +183,6 @@ async def test_one_window_per_channel_across_a_pause_and_a_new_one_after_a_recon
     await ingester._consume()  # after a reconnect: tags start again at 1
     assert ingester._window is not window
     assert ingester._window is not None
-    assert ingester._window.channel is second
+    channel: object = ingester._window.channel
+    assert channel is second
     assert (first.consumes, second.consumes) == (2, 1)

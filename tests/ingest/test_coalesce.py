@@ -4,6 +4,7 @@ its own outcome, an outage reaches exactly the waiters of its batch."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
@@ -66,10 +67,14 @@ async def test_writes_arriving_while_batches_are_stored_form_one_batch() -> None
     writer = Recorder()
     writer.gate.clear()
     coalescer = WriteCoalescer(writer)
-    first = []
+    first: list[asyncio.Task[object]] = []
+
+    def calls_are(count: int) -> bool:
+        return len(writer.calls) == count
+
     for n in range(WRITES_IN_FLIGHT):  # one at a time: each is taken alone and held at the gate
         first.append(asyncio.create_task(coalescer.write(chunk(n))))
-        await settled(lambda n=n: len(writer.calls) == n + 1)
+        await settled(functools.partial(calls_are, n + 1))
     later = [asyncio.create_task(coalescer.write(chunk(n))) for n in range(100, 200)]
     await settled(lambda: coalescer.waiting == 100)
     writer.gate.set()

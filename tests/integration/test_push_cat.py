@@ -16,7 +16,7 @@ from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra
 
 
-@pytest.fixture(params=["sqlite", "cassandra"], scope="module")
+@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)], scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp(f"serve-{request.param}")
     if request.param == "sqlite":

@@ -3,6 +3,9 @@ with 429 and Retry-After; health and metrics are never limited."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 import httpx
 
 from logstore.bus.memory import MemoryBus
@@ -88,13 +91,16 @@ async def test_websocket_connects_over_the_limit_are_closed_4429(any_store: LogS
     closes = []
     for n in range(3):
         sent: list[dict[str, object]] = []
-        inbox = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+        inbox: list[dict[str, Any]] = [
+            {"type": "websocket.connect"},
+            {"type": "websocket.disconnect", "code": 1000},
+        ]
 
-        async def receive(inbox: list[dict[str, object]] = inbox) -> dict[str, object]:
+        async def receive(inbox: list[dict[str, Any]] = inbox) -> dict[str, Any]:
             return inbox.pop(0) if inbox else {"type": "websocket.disconnect", "code": 1000}
 
-        async def send(message: dict[str, object], sent: list[dict[str, object]] = sent) -> None:
-            sent.append(message)
+        async def send(message: MutableMapping[str, Any], sent: list[dict[str, object]] = sent) -> None:
+            sent.append(dict(message))
 
         client = ("2001:db8::1", 5000) if n < 2 else ("2001:db8::ffff", 5001)  # the same /64
         await app({**scope, "client": client}, receive, send)

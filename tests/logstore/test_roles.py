@@ -5,6 +5,7 @@ module and one entry-point line."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 import types
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from logstore.roles import Role, RoleParts, compose, registered
 from logstore.store import LogStore
 from logstore.store.sqlite import SQLiteStore
 from logstore.supervisor import Supervisor
+from tests.routes import served_paths
 from tests.servers import require_rabbitmq
 
 
@@ -44,6 +46,7 @@ def test_the_three_service_roles_are_registered_in_order() -> None:
     assert [role.name for role in registered()] == ["ingest", "stream", "compact"]
 
 
+@pytest.mark.rabbitmq
 async def test_serve_runs_every_worker_of_every_role_and_consumes_amqp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,7 +71,7 @@ async def test_serve_runs_every_worker_of_every_role_and_consumes_amqp(
         await store.close()
     assert names == expected
     assert set(names) >= {"amqp_ingester", "CompactionWorker", "Sweeper"}
-    paths = {getattr(route, "path", None) for route in started["app"].routes}
+    paths = served_paths(started["app"])
     assert {"/v1/jobs/{job_id}/chunks/{clock}", "/v1/jobs/{job_id}/log", "/v1/jobs/{job_id}"} <= paths
 
 
@@ -89,7 +92,7 @@ def test_a_role_added_by_an_entry_point_is_served_and_has_its_command(
     module = types.ModuleType("extra_role_module")
     module.ROLE = extra_role  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "extra_role_module", module)
-    real = logstore.roles.entry_points
+    real = importlib.metadata.entry_points
 
     def with_extra(group: str) -> list[EntryPoint]:
         points = list(real(group=group))
@@ -108,7 +111,7 @@ def test_a_role_added_by_an_entry_point_is_served_and_has_its_command(
     assert helps["extra"] == "a role from elsewhere"
     store = SQLiteStore(tmp_path / "db.sqlite")
     app, _ = compose(Settings({"store": "sqlite:///unused"}), store, MemoryBus())
-    assert "/v1/extra" in {getattr(route, "path", None) for route in app.routes}
+    assert "/v1/extra" in served_paths(app)
 
 
 def test_an_entry_point_that_is_not_a_role_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,7 +40,7 @@ def test_the_hooks_are_installed() -> None:
 def test_timestamps_past_any_datetime_keep_their_number() -> None:
     headers = headers_of(F.table({b"huge": F.timestamp(2**64 - 1), b"ok": F.timestamp(1_700_000_000)}))
     assert isinstance(headers["huge"], OutOfRangeTimestamp)
-    assert int(headers["huge"]) == 2**64 - 1  # type: ignore[call-overload]
+    assert int(headers["huge"]) == 2**64 - 1
     assert headers["ok"] == datetime.datetime.fromtimestamp(1_700_000_000, datetime.UTC)
 
 

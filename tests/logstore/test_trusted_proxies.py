@@ -129,7 +129,7 @@ async def test_http_requests_are_counted_by_route_and_status(sqlite_store: SQLit
 def behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`logstore serve` trusting 127.0.0.1 (where the tests connect from) as its proxy."""
     workdir: Path = tmp_path_factory.mktemp("proxied")
-    extra = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
+    extra: tuple[str, ...] = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
     extra += ("--max-viewers-per-client", "1")
     with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *extra) as base:
         yield base, workdir / f"serve-{base.rsplit(':', 1)[1]}.log"
@@ -184,7 +184,7 @@ async def test_a_spoofed_header_from_an_untrusted_peer_changes_nothing(direct: s
 def strict_behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`logstore serve` behind an X-Forwarded-For proxy (127.0.0.1), 3 requests per client."""
     workdir: Path = tmp_path_factory.mktemp("proxied-strict")
-    extra = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
+    extra: tuple[str, ...] = ("--trusted-proxies", "127.0.0.1", "--client-address-header", "x-forwarded-for")
     extra += ("--rate-limit", "0.001", "--rate-burst", "3", "--log-level", "DEBUG")
     with serving(f"sqlite:///{workdir}/db.sqlite", workdir, *extra) as base:
         yield base, workdir / f"serve-{base.rsplit(':', 1)[1]}.log"

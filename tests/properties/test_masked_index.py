@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def tiny_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream.masking_lane, "STEP_BYTES", 2)
 
 
-async def collect(pieces) -> bytes:  # type: ignore[no-untyped-def]
+async def collect(pieces: AsyncIterator[bytes]) -> bytes:
     return b"".join([p async for p in pieces])
 
 

@@ -48,7 +48,8 @@ def logs_with_secrets(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
 
 def cuts(log: bytes, seed: int) -> list[bytes]:
     rng = random.Random(seed)
-    pieces, at = [], 0
+    pieces: list[bytes] = []
+    at = 0
     while at < len(log) or not pieces:
         size = rng.choice([0, 1, 2, 3, 7, 20])
         pieces.append(log[at : at + size])

@@ -325,7 +325,7 @@ async def download(store: LogStore, job_id: str) -> bytes:
 EXAMPLES = {"sqlite": 300, "cassandra": 100}  # a Cassandra step costs a few round trips more
 
 
-@pytest.fixture(params=["sqlite", "cassandra"])
+@pytest.fixture(params=["sqlite", pytest.param("cassandra", marks=pytest.mark.cassandra)])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[str, LogStore, asyncio.AbstractEventLoop]]:

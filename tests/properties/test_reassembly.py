@@ -22,7 +22,7 @@ from logstore.store.rules import summarise_clocks
 from logstore.store.sqlite import SQLiteStore
 from stream.byte_range import Unsatisfiable, parse_range
 from stream.fanout import LiveHub
-from stream.tail import ChunkEvent, EndEvent, Tail
+from stream.tail import ChunkEvent, EndEvent, GapEvent, Tail
 
 PIECES = st.lists(st.binary(max_size=40), min_size=1, max_size=40)
 
@@ -91,7 +91,7 @@ def test_tail_restores_order_whatever_the_arrivals(
     """Chunks stored in a random order, each announced after it is stored; some announcements
     lost, some repeated: the tail sends every clock once, in order, then the end."""
 
-    async def scenario(directory: str) -> list[object]:
+    async def scenario(directory: str) -> list[ChunkEvent | GapEvent | EndEvent]:
         store = SQLiteStore(Path(directory) / "db.sqlite")
         bus = MemoryBus()
         rng = random.Random(seed)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from logstore.bus.memory import MemoryBus
 from logstore.config import Settings
 from logstore.roles import build_app
 from logstore.store import LogStore
+from tests.servers import refuse_unmarked
 
 # Debian's Chromium, driven by Playwright (never `playwright install`: no downloads here)
 CHROMIUM = "/usr/bin/chromium"
@@ -24,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WRITE, READ, ADMIN = "write-token-1234", "read-token-5678", "admin-token-9012"
 
 
-async def put(api: httpx.AsyncClient, job_id: str, clock: int, data: bytes, **params: object) -> None:
+async def put(api: httpx.AsyncClient, job_id: str, clock: int, data: bytes, **params: Any) -> None:
     """PUT one chunk as the writer; it must be newly stored (201)."""
     response = await api.put(
         f"/v1/jobs/{job_id}/chunks/{clock}",
@@ -59,6 +61,7 @@ async def secured(any_store: LogStore) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    refuse_unmarked("Chromium")
     if not await asyncio.to_thread(Path(CHROMIUM).exists):
         pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh")
     async with async_playwright() as playwright:

@@ -3,6 +3,8 @@ filters by job-id prefix and by state, private jobs hidden from anonymous lists,
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -12,7 +14,7 @@ from logstore.store import LogStore
 from tests.stream.conftest import ADMIN, put
 
 
-async def listed(api: httpx.AsyncClient, **params: object) -> dict[str, dict[str, object]]:
+async def listed(api: httpx.AsyncClient, **params: Any) -> dict[str, dict[str, object]]:
     response = await api.get("/v1/jobs", params={"limit": 500, **params})
     assert response.status_code == 200, response.text
     return {job["job_id"]: job for job in response.json()["jobs"]}
@@ -55,5 +57,5 @@ async def test_jobs_carry_size_state_duration_and_last_activity_and_filter(
 
 
 @pytest.mark.parametrize("params", [{"state": "sleeping"}, {"prefix": "x" * 129}, {"limit": 0}])
-async def test_bad_filters_are_422(secured: httpx.AsyncClient, params: dict[str, object]) -> None:
+async def test_bad_filters_are_422(secured: httpx.AsyncClient, params: dict[str, Any]) -> None:
     assert (await secured.get("/v1/jobs", params=params)).status_code == 422

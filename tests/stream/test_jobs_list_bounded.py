@@ -98,7 +98,7 @@ async def test_each_request_reads_the_store_a_bounded_number_of_times(
     kinds = await make_jobs(any_store, prefix)
     for headers, expected in (({}, kinds["finished"]), (AS_ADMIN, kinds["finished"] | kinds["private"])):
         seen: list[str] = []
-        params: dict[str, object] = {"prefix": prefix, "state": "finished", "limit": 3, "days": 366}
+        params: dict[str, Any] = {"prefix": prefix, "state": "finished", "limit": 3, "days": 366}
         for _ in range(20):
             counting.calls.clear()
             response = await client.get("/v1/jobs", params=params, headers=headers)
@@ -144,7 +144,7 @@ async def test_a_year_is_listed_a_week_per_request(
             return await original(name, *params)
 
         monkeypatch.setattr(any_store, "_run", run)
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "prefix": f"none-{uuid.uuid4().hex}",
         "state": "abandoned",
         "limit": 500,
@@ -213,7 +213,7 @@ async def test_paging_a_year_of_jobs_through_a_real_server(server: str) -> None:
             )
             assert put.status_code == 201
         seen: list[dict[str, Any]] = []
-        params2: dict[str, object] = {
+        params2: dict[str, Any] = {
             "prefix": prefix,
             "limit": 2,
             "days": 366,

@@ -13,7 +13,7 @@ from playwright.async_api import Browser
 from benchmarks.processes import serving
 from tests.stream.conftest import ARTIFACTS
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")

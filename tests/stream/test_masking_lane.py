@@ -8,7 +8,6 @@ import threading
 
 import pytest
 
-from stream import masking_lane
 from stream.masking import Masker, mask
 from stream.masking_lane import INLINE_BYTES, STEP_BYTES, feed
 
@@ -33,7 +32,7 @@ async def test_a_big_piece_is_masked_off_the_loop_thread_and_a_small_one_on_it(
         threads.append((len(data), threading.current_thread().name))
         return real_feed(self, data)
 
-    monkeypatch.setattr(masking_lane.Masker, "feed", spying)
+    monkeypatch.setattr(Masker, "feed", spying)
     loop_thread = threading.current_thread().name
     masker = Masker([b"secret"])
     await feed(masker, b"x" * (STEP_BYTES * 2 + 1))

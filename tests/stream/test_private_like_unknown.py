@@ -166,7 +166,7 @@ async def test_a_private_jobs_tail_is_an_unknown_jobs_open_and_silent(servers: t
             quiet_for(tail_url(base, private, "from_clock=1"), 1.0),
             quiet_for(tail_url(base, unknown, "from_clock=1"), 1.0),
         )
-        assert resumed == ["open", "open"]
+        assert list(resumed) == ["open", "open"]
         wrong = "from_clock=0&access_token=wrong"  # not a token here: the job decides, as without one
         wrong_token = [await quiet_for(tail_url(base, job, wrong), 1.0) for job in (private, unknown)]
         assert wrong_token == ["open", "open"]

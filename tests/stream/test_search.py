@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -42,8 +43,8 @@ async def compact(store: LogStore, job_id: str) -> None:
 
 
 async def search(
-    api: httpx.AsyncClient, job_id: str, **params: object
-) -> tuple[list[dict[str, object]], dict]:
+    api: httpx.AsyncClient, job_id: str, **params: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     response = await api.get(f"/v1/jobs/{job_id}/search", params=params)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/jsonl")
@@ -65,7 +66,7 @@ def expected(data: bytes, pattern: bytes, flags: int = 0) -> list[tuple[int, int
     return found
 
 
-def summary(matches: list[dict[str, object]]) -> list[tuple[int, int, int]]:
+def summary(matches: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
     return [(int(m["line"]), int(m["offset"]), int(m["match_offset"])) for m in matches]
 
 

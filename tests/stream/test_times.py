@@ -5,6 +5,7 @@ offsets hidden for jobs with secrets; private jobs refused exactly as on downloa
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -18,10 +19,10 @@ from tests.stream.conftest import SIGNING_KEY, WRITE, put
 MS = 0.001  # Cassandra keeps milliseconds
 
 
-async def times_of(api: httpx.AsyncClient, job_id: str, query: str = "") -> dict[str, object]:
+async def times_of(api: httpx.AsyncClient, job_id: str, query: str = "") -> dict[str, Any]:
     response = await api.get(f"/v1/jobs/{job_id}/times{query}")
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -37,12 +38,12 @@ async def test_times_by_clock_before_and_after_compaction(
     running = await times_of(secured, job_id)
     assert running["complete"] is False
     assert running["offsets"] == [0, 6]  # the readable prefix: clocks 0 and 1
-    first, second = running["times"]  # type: ignore[misc]
+    first, second = running["times"]
     assert before - MS <= first <= middle + MS
     assert middle - MS <= second <= after + MS
     await put(secured, job_id, 2, b"filled\n")
     finished = await times_of(secured, job_id)
-    assert len(finished["times"]) == 4  # type: ignore[arg-type]
+    assert len(finished["times"]) == 4
     settings = CompactSettings(segment_bytes=1024, grace_s=0.1)
     assert await ArchiveJob(any_store, settings, "times-test").run(job_id) is Outcome.COMPACTED
     assert await any_store.chunk_times(job_id) == []  # the chunks are gone, the archive keeps them
@@ -72,7 +73,7 @@ async def test_a_job_with_secrets_shows_times_but_no_offsets(secured: httpx.Asyn
     await put(secured, job_id, 0, b"token s3cr3t-value\n", final=True)
     body = await times_of(secured, job_id)
     assert body["offsets"] is None
-    assert len(body["times"]) == 1  # type: ignore[arg-type]
+    assert len(body["times"]) == 1
     assert "s3cr3t" not in str(body)
 
 
@@ -81,7 +82,7 @@ async def test_the_times_of_a_private_job_need_credentials(secured: httpx.AsyncC
     assert (await secured.get(f"/v1/jobs/{job_id}/times")).status_code == 404
     key = SIGNING_KEY.encode()
     signed = url_signing.signed_query(key, job_id, url_signing.expiry(600))
-    assert len((await times_of(secured, job_id, f"?{signed}"))["times"]) == 1  # type: ignore[arg-type]
+    assert len((await times_of(secured, job_id, f"?{signed}"))["times"]) == 1
     other = url_signing.signed_query(key, f"{job_id}-other", url_signing.expiry(600))
     assert (await secured.get(f"/v1/jobs/{job_id}/times?{other}")).status_code == 403
     assert (await secured.get("/v1/jobs/never-seen/times")).status_code == 404

@@ -17,7 +17,7 @@ from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra
 from tests.stream.conftest import ARTIFACTS
 
-pytestmark = [pytest.mark.cassandra, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.cassandra, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +44,10 @@ async def open_viewer(browser: Browser, base: str, job_id: str) -> Page:
 
 async def style_of(page: Page, text: str) -> dict[str, str]:
     span = page.locator(".line .t span", has_text=text).first
-    return await span.evaluate(
+    style: dict[str, str] = await span.evaluate(
         "e => ({color: getComputedStyle(e).color, weight: getComputedStyle(e).fontWeight})"
     )
+    return style
 
 
 async def test_travis_log_colours_and_folds(server: str, browser: Browser, job_id: str) -> None:

@@ -16,7 +16,7 @@ from benchmarks.processes import serving
 from tests.stream.conftest import ARTIFACTS
 from tests.stream.test_viewer_browser import open_viewer, put_all
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 WORD = "zebrafish"
 
 

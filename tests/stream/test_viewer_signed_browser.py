@@ -16,7 +16,7 @@ from benchmarks.processes import serving
 from tests.polling import GENEROUS_S
 from tests.stream.conftest import ADMIN, ARTIFACTS, SIGNING_KEY, WRITE
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 SECRET = "AKIA-very-secret-key-42"
 PIECES = [

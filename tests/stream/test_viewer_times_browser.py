@@ -22,7 +22,7 @@ from logstore.store.sqlite import SQLiteStore
 from tests.stream.conftest import ARTIFACTS
 from tests.stream.test_viewer_browser import open_viewer
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 T0 = 1_764_000_000.0  # 2025-11-24T16:00:00Z
 CHUNKS = [  # (bytes, stored at)
     (b"start\n", T0),
