@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from logstore import errors
+from logstore.store.interface import PutResult
 
 CHUNKS = Counter(
     "logstore_ingest_chunks_total", "Chunks handled, by outcome (created, duplicate)", ["result"]
@@ -83,6 +84,8 @@ DEAD_LETTER_REASONS = tuple(
 )
 for _reason in DEAD_LETTER_REASONS:
     DEAD_LETTERS.labels(_reason)
+for _result in PutResult:  # LogstoreIngestionStalled and the dashboard read every outcome
+    CHUNKS.labels(_result.value)
 for _answer in ("ok", "refused"):
     STORE_PROBES.labels(_answer)
 for _state in ("open", "half_open", "closed"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from stream import close_codes
+
 DOWNLOADS = Counter("logstore_stream_downloads_total", "Log downloads started")
 DOWNLOAD_BYTES = Counter("logstore_stream_download_bytes_total", "Bytes sent by log downloads")
 VIEWERS = Gauge("logstore_stream_viewers", "Websocket viewers connected")
@@ -43,3 +45,7 @@ FIRST_FRAME_SECONDS = Histogram(
     " line being stored) to that line being written to its socket",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+
+# Born at 0, so that the first viewer closed as too slow is an increase Prometheus can see (a
+# series born at 1 has none): LogstoreViewersTooSlow counts this code.
+TAIL_CLOSED.labels(str(close_codes.TOO_SLOW))
