@@ -7,7 +7,7 @@ import asyncio
 import re
 from typing import Any
 
-from logstore.cli.options import settings_from
+from logstore.cli.service_flags import settings_from
 from logstore.errors import ConfigError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

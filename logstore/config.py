@@ -1,17 +1,20 @@
 """Configuration: one settings class per concern, composed by `Settings`.
 
-Every field is read from a flag (`--max-chunk-bytes`) or an environment variable with the
-`LOGSTORE_` prefix (`LOGSTORE_MAX_CHUNK_BYTES`); a flag wins over the environment. Values are
+Every field is read from an environment variable with the `LOGSTORE_` prefix
+(`LOGSTORE_MAX_CHUNK_BYTES`); a field marked `json_schema_extra=flag(...)` is also a flag of the
+service commands (`--max-chunk-bytes`, logstore/cli/service_flags.py), which wins over the
+environment, and a row of README.md's configuration table (logstore/config_table.py). Values are
 validated at start with messages a person can act on.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic.config import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logstore.errors import ConfigError
@@ -23,13 +26,22 @@ MiB = 1024 * 1024
 # a dead worker; well inside the 60-day chunk TTL. A late chunk reopens the job anyway.
 ABANDON_RUNNING_AFTER_S = 6 * 86_400.0
 _COMMON = SettingsConfigDict(env_prefix="LOGSTORE_", extra="ignore", frozen=True)
+ClientAddressHeader = Literal["none", "x-forwarded-for", "forwarded"]
+
+
+def flag(metavar: str | None = None) -> JsonDict:
+    """Mark a field as a flag of the service commands, `--field-name METAVAR` (the metavar defaults
+    to the choices of a Literal field); unmarked fields are read from LOGSTORE_* variables only."""
+    return {"flag": True} if metavar is None else {"flag": True, "metavar": metavar}
 
 
 class StoreSettings(BaseSettings):
     model_config = _COMMON
     store: str = Field(
         "sqlite:///./logstore-data/logstore.db",
-        description="sqlite:///PATH or cassandra://HOST[:PORT][,HOST...]/KEYSPACE?consistency=...",
+        description="where logs are kept: sqlite:///PATH (one machine) or "
+        "cassandra://HOST[:PORT][,HOST...]/KEYSPACE?consistency=...",
+        json_schema_extra=flag("URL"),
     )
 
     @field_validator("store")
@@ -46,6 +58,7 @@ class BusSettings(BaseSettings):
         "memory://",
         description="memory:// (one process) or amqp://USER:PASS@HOST:PORT/VHOST; several brokers of "
         "one cluster: their URLs comma-separated, tried in turn when a connection fails",
+        json_schema_extra=flag("URL[,URL...]"),
     )
     chunks_exchange: str = Field("logstore.chunks", description="exchange workers publish chunks to")
     ingest_queue: str = Field("logstore.ingest", description="durable quorum queue ingesters consume")
@@ -143,32 +156,46 @@ def broker_urls(value: str) -> list[str]:
 
 class HttpSettings(BaseSettings):
     model_config = _COMMON
-    listen: str = Field("127.0.0.1:8080", description="HOST:PORT the HTTP server listens on")
+    listen: str = Field(
+        "127.0.0.1:8080",
+        description="HOST:PORT the HTTP server listens on",
+        json_schema_extra=flag("HOST:PORT"),
+    )
     trusted_proxies: str = Field(
         "",
         description="comma-separated addresses or CIDRs of proxies whose X-Forwarded-For / Forwarded "
         "headers name the client; unset = trust no proxy, the client is the TCP peer",
+        json_schema_extra=flag("LIST"),
     )
 
-    client_address_header: str = Field(
+    client_address_header: ClientAddressHeader = Field(
         "none",
         validate_default=True,
         description="the one header a trusted proxy names the client in: none (the client is the TCP "
-        "peer), x-forwarded-for or forwarded; the other header is never read",
+        "peer), x-forwarded-for or forwarded, required with --trusted-proxies; the other header is "
+        "never read",
+        json_schema_extra=flag(),
     )
     client_address_hops: int = Field(
         0,
         ge=0,
         description="0: the client is the nearest address of the header that is not a trusted proxy; "
         "N: exactly N proxies append to the header, the client is the Nth address from the right",
+        json_schema_extra=flag("N"),
     )
+
+    @field_validator("client_address_header", mode="before")
+    @classmethod
+    def _known_header(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+        if value not in ("none", "x-forwarded-for", "forwarded"):
+            raise ValueError("use none, x-forwarded-for or forwarded: the header your proxy sets")
+        return value
 
     @field_validator("client_address_header")
     @classmethod
-    def _one_header(cls, value: str, info: ValidationInfo) -> str:
-        value = value.strip().lower()
-        if value not in ("none", "x-forwarded-for", "forwarded"):
-            raise ValueError("use none, x-forwarded-for or forwarded: the header your proxy sets")
+    def _one_header(cls, value: ClientAddressHeader, info: ValidationInfo) -> ClientAddressHeader:
         proxies = info.data.get("trusted_proxies")
         if proxies is None:
             return value  # trusted_proxies itself is invalid: that error is reported
@@ -216,11 +243,19 @@ class HttpSettings(BaseSettings):
 
 class AuthSettings(BaseSettings):
     model_config = _COMMON
-    write_token: SecretStr | None = Field(None, description="bearer token for writes; unset = open")
-    read_token: SecretStr | None = Field(None, description="bearer token for reads; unset = open")
-    admin_token: SecretStr | None = Field(None, description="bearer token for delete and purge")
+    write_token: SecretStr | None = Field(
+        None, description="bearer token for writes; unset = open", json_schema_extra=flag("TOKEN")
+    )
+    read_token: SecretStr | None = Field(
+        None, description="bearer token for reads; unset = open", json_schema_extra=flag("TOKEN")
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token for delete and purge", json_schema_extra=flag("TOKEN")
+    )
     url_signing_key: SecretStr | None = Field(
-        None, description="HMAC key of signed read URLs (?expires=&signature=); unset = none accepted"
+        None,
+        description="HMAC key of signed read URLs (?expires=&signature=); unset = none accepted",
+        json_schema_extra=flag("KEY"),
     )
 
     @field_validator("url_signing_key")
@@ -238,12 +273,24 @@ class AuthSettings(BaseSettings):
 
 class LimitsSettings(BaseSettings):
     model_config = _COMMON
-    max_chunk_bytes: int = Field(1 * MiB, ge=1, description="largest chunk accepted, in bytes")
-    max_log_bytes: int = Field(100 * MiB, ge=1, description="largest log accepted, in bytes")
-    rate_limit: float = Field(
-        10_000.0, ge=0, description="HTTP requests per second per client address; 0 = no limit"
+    max_chunk_bytes: int = Field(
+        1 * MiB, ge=1, description="largest chunk accepted, in bytes", json_schema_extra=flag("BYTES")
     )
-    rate_burst: int = Field(20_000, ge=1, description="requests a client may send at once above the rate")
+    max_log_bytes: int = Field(
+        100 * MiB, ge=1, description="largest log accepted, in bytes", json_schema_extra=flag("BYTES")
+    )
+    rate_limit: float = Field(
+        10_000.0,
+        ge=0,
+        description="HTTP requests per second per client address; 0 = no limit",
+        json_schema_extra=flag("PER_S"),
+    )
+    rate_burst: int = Field(
+        20_000,
+        ge=1,
+        description="requests a client may send at once above the rate",
+        json_schema_extra=flag("N"),
+    )
 
 
 class StreamSettings(BaseSettings):
@@ -254,37 +301,60 @@ class StreamSettings(BaseSettings):
     ws_ping_timeout_s: float = Field(
         20.0, gt=0, description="websocket keepalive: close a viewer that answers no ping this long"
     )
-    max_viewers: int = Field(20_000, ge=1, description="websocket viewers per stream process")
-    max_viewers_per_client: int = Field(2_000, ge=1, description="websocket viewers per client address")
+    max_viewers: int = Field(
+        20_000, ge=1, description="websocket viewers per stream process", json_schema_extra=flag("N")
+    )
+    max_viewers_per_client: int = Field(
+        2_000, ge=1, description="websocket viewers per client address", json_schema_extra=flag("N")
+    )
     send_timeout_s: float = Field(
         30.0, gt=0, description="close a viewer whose socket takes no data this long"
     )
     error_patterns: str | None = Field(
-        None, description="JSON file of extra rules for the viewer's jump to the first error"
+        None,
+        description="JSON file of extra rules for the viewer's jump to the first error "
+        "(docs/search.md); unset = the built-in rules only",
+        json_schema_extra=flag("FILE"),
     )
 
 
 class CompactSettings(BaseSettings):
     model_config = _COMMON
-    zstd_level: int = Field(6, ge=1, le=22, description="zstd compression level of archives")
+    zstd_level: int = Field(
+        6, ge=1, le=22, description="zstd compression level of archives", json_schema_extra=flag("N")
+    )
     zstd_dictionary: str | None = Field(
-        None, description="a dictionary from `logstore dict train`, used for jobs it compresses better"
+        None,
+        description="a dictionary from `logstore dict train`, used for jobs it compresses better",
+        json_schema_extra=flag("FILE"),
     )
     segment_bytes: int = Field(
         1024 * 1024, ge=1024, description="raw bytes per archive segment (whole chunks)"
     )
-    grace_s: float = Field(5.0, ge=0, description="how long a finished job may wait for missing chunks")
+    grace_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long (s) a finished job may wait for missing chunks",
+        json_schema_extra=flag("S"),
+    )
     abandon_after_s: float = Field(
         600.0,
         gt=0,
-        description="a finished job with holes and no write for this long is archived as abandoned",
+        description="a finished job with holes and no write for this long (s) is archived as abandoned",
+        json_schema_extra=flag("S"),
     )
     abandon_running_after_s: float = Field(
         ABANDON_RUNNING_AFTER_S,
         gt=0,
-        description="a job without its final chunk and no write for this long is archived as abandoned",
+        description="a job without its final chunk and no write for this long (s) is archived as abandoned",
+        json_schema_extra=flag("S"),
     )
-    lease_s: float = Field(120.0, ge=1, description="compaction lease; renewed while a compaction runs")
+    lease_s: float = Field(
+        120.0,
+        ge=1,
+        description="compaction lease (s); renewed while a compaction runs",
+        json_schema_extra=flag("S"),
+    )
     retry_s: float = Field(5.0, gt=0, description="delay before a job that was not ready is tried again")
     compactors: int = Field(2, ge=1, description="jobs compacted at once per process")
     sweep_interval_s: float = Field(
@@ -296,7 +366,9 @@ class CompactSettings(BaseSettings):
 
 class LoggingSettings(BaseSettings):
     model_config = _COMMON
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_level: str = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR", json_schema_extra=flag("LEVEL")
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -319,19 +391,22 @@ COMPONENTS: dict[str, type[BaseSettings]] = {
 
 
 class Settings:
-    """The root: composes the component settings; nothing else."""
+    """The root: composes the component settings, one attribute per entry of COMPONENTS."""
+
+    store: StoreSettings
+    bus: BusSettings
+    http: HttpSettings
+    auth: AuthSettings
+    limits: LimitsSettings
+    stream: StreamSettings
+    compact: CompactSettings
+    logging: LoggingSettings
 
     def __init__(self, overrides: dict[str, Any] | None = None) -> None:
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
         try:
-            self.store = StoreSettings(**_pick(StoreSettings, given))
-            self.bus = BusSettings(**_pick(BusSettings, given))
-            self.http = HttpSettings(**_pick(HttpSettings, given))
-            self.auth = AuthSettings(**_pick(AuthSettings, given))
-            self.limits = LimitsSettings(**_pick(LimitsSettings, given))
-            self.stream = StreamSettings(**_pick(StreamSettings, given))
-            self.compact = CompactSettings(**_pick(CompactSettings, given))
-            self.logging = LoggingSettings(**_pick(LoggingSettings, given))
+            for name, model in COMPONENTS.items():
+                setattr(self, name, model(**_pick(model, given)))
         except ValidationError as exc:
             raise ConfigError(describe(exc)) from exc
 

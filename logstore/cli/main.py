@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 
 from logstore import __version__
 from logstore.cli import cat, grep, push, role, schema, serve, sign_url, tail
+from logstore.cli.deferred_parser import DeferredParser
 from logstore.errors import BusUnavailable, ConfigError, StoreUnavailable
 
 COMMANDS = "logstore.commands"  # entry points: a function adding one subcommand to the parser
@@ -31,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="logstore", description="Distributed log storage and streaming for CI systems."
     )
     parser.add_argument("--version", action="version", version=f"logstore {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # a DeferredParser each: the service flags are added only to the command that is run
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=DeferredParser
+    )
     for module in (serve, role, schema, push, cat, grep, tail, sign_url):
         module.register(commands)
     for point in entry_points(group=COMMANDS):  # other distributions' commands: `logstore bench`

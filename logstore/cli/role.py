@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from logstore.cli.options import add_service_flags, settings_from
+from logstore.cli.service_flags import add_service_flags, settings_from
 from logstore.errors import ConfigError
 from logstore.roles import Role, registered
 

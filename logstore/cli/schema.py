@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from logstore.cli.options import settings_from
+from logstore.cli.service_flags import settings_from
 from logstore.errors import ConfigError
 
 

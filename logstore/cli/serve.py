@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from logstore.cli.options import add_service_flags
 from logstore.cli.role import run_roles_command
+from logstore.cli.service_flags import add_service_flags
 from logstore.roles import registered
 
 
