@@ -25,7 +25,8 @@ class Flag:
     kind: type[str] | type[int] | type[float]
     choices: tuple[str, ...] | None  # a Literal field's values
     metavar: str
-    default: str  # as a person reads it: "1048576 (1 MiB)", "unset"
+    default: str  # as a person reads it: "1048576", "unset"
+    note: str  # the default in larger units, or "": "1 MiB", "6 days"
     description: str
 
     @property
@@ -55,7 +56,8 @@ def _flag(component: str, name: str, info: FieldInfo) -> Flag:
         metavar = "{" + ",".join(choices) + "}" if choices else name.upper()
     if not info.description:
         raise TypeError(f"{component}.{name}: a flag needs a description (its help)")
-    return Flag(component, name, kind, choices, metavar, shown(name, info.default), info.description)
+    default, note = shown(name, info.default)
+    return Flag(component, name, kind, choices, metavar, default, note, info.description)
 
 
 def _kind(name: str, annotation: Any) -> tuple[type[str] | type[int] | type[float], tuple[str, ...] | None]:
@@ -76,17 +78,17 @@ def _kind(name: str, annotation: Any) -> tuple[type[str] | type[int] | type[floa
     raise TypeError(f"{name}: no flag type for {annotation!r}; use int, float, str or a Literal")
 
 
-def shown(name: str, value: object) -> str:
-    """A default as a person reads it: unset for None and "", whole floats without ".0", and
-    MiB or days beside a round number of bytes or seconds."""
+def shown(name: str, value: object) -> tuple[str, str]:
+    """A default as a person reads it: unset for None and "", whole floats without ".0"; and, for
+    a round number of bytes or seconds, the same in MiB or days."""
     if value is None or value == "":
-        return "unset"
+        return "unset", ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value)
+    note = ""
     if isinstance(value, int) and value > 0:
         if name.endswith("_bytes") and value % MiB == 0:
-            text += f" ({value // MiB} MiB)"
+            note = f"{value // MiB} MiB"
         elif name.endswith("_s") and value % DAY_S == 0:
-            text += f" ({value // DAY_S} days)"
-    return text
+            note = f"{value // DAY_S} days"
+    return str(value), note

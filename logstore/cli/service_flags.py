@@ -30,7 +30,8 @@ def _add_group(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group(GROUP)
     for flag in service_flags():
-        help_text = f"{flag.description} (default: {flag.default}; {flag.variable})"
+        default = f"{flag.default} = {flag.note}" if flag.note else flag.default
+        help_text = f"{flag.description} (default: {default}; {flag.variable})"
         typed: dict[str, Any] = {} if flag.kind is str else {"type": flag.kind}
         group.add_argument(
             flag.option,
