@@ -10,7 +10,7 @@ validated at start with messages a person can act on.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -189,7 +189,7 @@ class HttpSettings(BaseSettings):
     def _known_header(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().lower()
-        if value not in ("none", "x-forwarded-for", "forwarded"):
+        if value not in get_args(ClientAddressHeader):
             raise ValueError("use none, x-forwarded-for or forwarded: the header your proxy sets")
         return value
 
