@@ -7,7 +7,7 @@
 #   make faults  the fault suite against a 3-node Cassandra on 127.0.0.1-3 (make cluster starts it)
 #                and a 3-node RabbitMQ on 127.0.0.1:5681-5683 (make rabbitmq-cluster starts it)
 #   make outdated  the pins of pyproject.toml that a newer release on the package index has passed
-#   make soak    an hour at half of the pipeline's measured peak (benchmarks/soak.py): memory,
+#   make soak    an hour at half of the pipeline's measured peak (benchmarks/soak/): memory,
 #                descriptors, queues and latency each minute; every log checked at the end
 
 PYTHON ?= python3

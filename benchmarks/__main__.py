@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.check import problems
-from benchmarks.context import BenchContext
 from benchmarks.options import add_arguments
 from benchmarks.plots import write_all
-from benchmarks.profiles import PROFILES
 from benchmarks.report import render
 from benchmarks.run import Run, new_tag
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.profiles import PROFILES
 
 
 def build_parser() -> argparse.ArgumentParser:

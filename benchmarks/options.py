@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.context import AMQP_URL, POSTGRES_DSN, STORE_URL
-from benchmarks.profiles import PROFILES
+from benchmarks.steps.context import AMQP_URL, POSTGRES_DSN, STORE_URL
+from benchmarks.steps.profiles import PROFILES
 
 RESULTS = Path("results") / "bench"  # under the directory the run starts in
 

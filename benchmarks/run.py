@@ -13,17 +13,17 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from benchmarks import archive_phase, ours
 from benchmarks.baselines import suite
-from benchmarks.big_download import big_download
-from benchmarks.compression import compress
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S, corpus_texts, make_fleet
-from benchmarks.half_peak import half_peak
-from benchmarks.live_view import live_view
-from benchmarks.masked_reads import masked_reads
-from benchmarks.sysinfo import machine, peak_rss_mib
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.fleet import PACE_S, corpus_texts, make_fleet
+from benchmarks.harness.sysinfo import machine, peak_rss_mib
+from benchmarks.steps import archive_phase, ours
+from benchmarks.steps.big_download import big_download
+from benchmarks.steps.compression import compress
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.half_peak import half_peak
+from benchmarks.steps.live_view import live_view
+from benchmarks.steps.masked_reads import masked_reads
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import DRIVERS, parse_cassandra_url

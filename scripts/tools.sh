@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tools the benchmark runs beside the servers: wrk (Debian's package), the HTTP load generator of
-# `logstore bench` (benchmarks/http_ingest.py), and curl, its download client (benchmarks/big_download.py);
+# `logstore bench` (benchmarks/steps/http_ingest.py), and curl, its download client (benchmarks/steps/big_download.py);
 # and the tests' AMQP worker in Go (scripts/go_publisher.sh). Installs what is missing; does nothing otherwise.
 set -euo pipefail
 LOG_PREFIX=tools

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from benchmarks.processes import metric_value
+from benchmarks.harness.processes import metric_value
 
 GENEROUS_S = 60.0  # a loaded 2-core machine running Cassandra, RabbitMQ and a browser at once
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.fleet import FleetRun, JobLog, run_fleet
+from benchmarks.harness.fleet import FleetRun, JobLog, run_fleet
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 

@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks.fleet import FleetRun, JobLog, run_fleet
+from benchmarks.harness.fleet import FleetRun, JobLog, run_fleet
 from logstore.store.cassandra import statements as cql
 from logstore.store.cassandra.futures import execute
 from logstore.store.cassandra.session import open_session

@@ -27,7 +27,7 @@ import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
 
 from benchmarks.baselines.postgres_sinks import AppendSink, Part, PartsSink
-from benchmarks.sysinfo import peak_rss_mib
+from benchmarks.harness.sysinfo import peak_rss_mib
 from logstore.bus import topology
 from logstore.bus.messages import decode_headers
 from logstore.config import BusSettings

@@ -17,10 +17,10 @@ from benchmarks.baselines.cassandra_raw import (
     installed,
 )
 from benchmarks.baselines.postgres_sinks import create_tables, drop_tables, tables
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S, FleetRun, JobLog, corpus_texts, make_fleet
-from benchmarks.quantiles import percentile
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.fleet import PACE_S, FleetRun, JobLog, corpus_texts, make_fleet
+from benchmarks.harness.quantiles import percentile
+from benchmarks.steps.context import BenchContext
 
 Figures = dict[str, object]
 

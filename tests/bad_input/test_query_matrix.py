@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from logstore.bus.memory import MemoryBus
 from logstore.config import Settings
 from logstore.roles import build_app

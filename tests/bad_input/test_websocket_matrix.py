@@ -16,8 +16,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import serving
-from benchmarks.viewer import tail_url, watch
+from benchmarks.harness.processes import serving
+from benchmarks.harness.viewer import tail_url, watch
 from tests.polling import GENEROUS_S, metric, metric_reaches
 
 LOG = [b"line one\n", b"\x1b[31mred\x1b[0m line two\n", b"line three\n"]

@@ -1,4 +1,4 @@
-"""The soak (`make soak`, benchmarks/soak.py) in a one-minute run on the real RabbitMQ and
+"""The soak (`make soak`, benchmarks/soak/) in a one-minute run on the real RabbitMQ and
 Cassandra: jobs churn, viewers come and go, every log is compacted and checked byte for byte, every
 process is sampled; and its verdict fails a run whose memory grows or whose descriptors leak."""
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.soak_run import verdict
+from benchmarks.soak.run import verdict
 from tests.servers import require_cassandra, require_rabbitmq
 
 PROCESSES = {

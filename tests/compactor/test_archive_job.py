@@ -11,7 +11,7 @@ import httpx
 import pytest
 import zstandard
 
-from benchmarks.corpus import corpus_files
+from benchmarks.harness.corpus import corpus_files
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk

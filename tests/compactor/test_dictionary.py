@@ -11,8 +11,8 @@ import httpx
 import pytest
 import zstandard
 
-from benchmarks.corpus import corpus_files
-from benchmarks.processes import run_cli
+from benchmarks.harness.corpus import corpus_files
+from benchmarks.harness.processes import run_cli
 from compactor.archive_job import ArchiveJob, Outcome
 from compactor.dictionary import train
 from logstore.bus.memory import MemoryBus

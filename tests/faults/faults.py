@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from benchmarks.processes import metric_value
+from benchmarks.harness.processes import metric_value
 from tests.faults.fleet import Fleet
 from tests.faults.oom import oom_kill_ingester
 from tests.servers import server_script

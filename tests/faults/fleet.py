@@ -21,8 +21,8 @@ from pathlib import Path
 import aio_pika
 import httpx
 
-from benchmarks.fleet import JobLog, job_named
-from benchmarks.processes import Role, metric_value
+from benchmarks.harness.fleet import JobLog, job_named
+from benchmarks.harness.processes import Role, metric_value
 from logstore.bus.amqp import within
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
@@ -115,7 +115,7 @@ class Fleet:
     # --- load -------------------------------------------------------------------------------------
 
     def _new_job(self) -> SentJob:
-        """The next job: a corpus log (benchmarks.fleet.job_named) of a random length in chunks."""
+        """The next job: a corpus log (benchmarks.harness.fleet.job_named) of a random length in chunks."""
         chunks = self._rng.randint(self.chunks_per_job // 4, self.chunks_per_job)
         job = SentJob(job_named(f"{self.prefix}-{len(self.jobs):05d}", chunks, self.mix))
         self.jobs.append(job)

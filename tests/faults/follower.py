@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
 
-from benchmarks.viewer import CLOCK, tail_url
+from benchmarks.harness.viewer import CLOCK, tail_url
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The load of `make faults`: half of the pipeline's peak, measured on the same servers the rows
-then run on (benchmarks.pipeline_peak: 2 ingesters, a streamer and a compactor, as in the fault
+then run on (benchmarks.harness.pipeline_peak: 2 ingesters, a streamer and a compactor, as in the fault
 fleet; paced jobs of chunks from 1.6 KB to 1 MiB). Measured once per module, before its first
 row; the table's load column says what came out.
 
@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.deployment import Deployment
-from benchmarks.pipeline_peak import Peak, measure_peak
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.pipeline_peak import Peak, measure_peak
 from logstore.config import BusSettings
 
 MIX = "mixed"

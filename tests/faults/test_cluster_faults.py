@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.processes import run_cli
+from benchmarks.harness.processes import run_cli
 from logstore.config import BusSettings
 from tests.faults.faults import CLUSTER_FAULTS, OUTLASTS_S, Fault, QuorumLoss
 from tests.faults.fleet import Fleet

@@ -8,7 +8,7 @@ import random
 
 import httpx
 
-from benchmarks.corpus import corpus_files, split
+from benchmarks.harness.corpus import corpus_files, split
 from logstore.batch_body import MEDIA_TYPE, Entry, encode_batch
 from logstore.store import LogStore
 

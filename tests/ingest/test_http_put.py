@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from benchmarks.corpus import corpus_files, split
+from benchmarks.harness.corpus import corpus_files, split
 
 
 async def stored(api: httpx.AsyncClient, job_id: str) -> tuple[bytes, dict[str, object]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from benchmarks.processes import Role, metric_value
+from benchmarks.harness.processes import Role, metric_value
 from logstore.bus import topology
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings

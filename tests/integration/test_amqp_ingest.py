@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks.corpus import CORPUS
-from benchmarks.processes import Role, metric_value, run_cli
-from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
+from benchmarks.harness.corpus import CORPUS
+from benchmarks.harness.processes import Role, metric_value, run_cli
+from benchmarks.harness.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from benchmarks.processes import Role
+from benchmarks.harness.processes import Role
 from logstore.bus.publisher import ChunkPublisher
 from logstore.store.cassandra.backend import CassandraStore
 from tests.polling import eventually

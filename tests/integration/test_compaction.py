@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from benchmarks.processes import Role, metric_value
-from benchmarks.viewer import watch
-from benchmarks.workload import Job, make_jobs
+from benchmarks.harness.processes import Role, metric_value
+from benchmarks.harness.viewer import watch
+from benchmarks.harness.workload import Job, make_jobs
 from logstore.bus.amqp import AmqpBus
 from logstore.chunk import Chunk
 from logstore.config import BusSettings

@@ -13,8 +13,8 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from benchmarks.processes import Role
-from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
+from benchmarks.harness.processes import Role
+from benchmarks.harness.workload import make_jobs, messages, mismatches, publish, wait_complete
 from ingest.consumer import AmqpIngester
 from ingest.service import IngestService
 from logstore.bus.amqp import AmqpBus

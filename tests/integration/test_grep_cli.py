@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.processes import run_cli, serving
+from benchmarks.harness.processes import run_cli, serving
 
 FOUND, NONE, ERROR = 0, 1, 2
 

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.processes import Role
-from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
+from benchmarks.harness.processes import Role
+from benchmarks.harness.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.messages import ORIGINAL_HEADERS_HEADER, REASON_HEADER
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings

@@ -10,8 +10,8 @@ from collections.abc import Callable
 import aio_pika
 import pytest
 
-from benchmarks.processes import Role, metric_value
-from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
+from benchmarks.harness.processes import Role, metric_value
+from benchmarks.harness.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.messages import REASON_HEADER
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings

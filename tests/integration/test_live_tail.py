@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from benchmarks.processes import Role
-from benchmarks.viewer import watch
-from benchmarks.workload import Job, make_jobs, messages, publish
+from benchmarks.harness.processes import Role
+from benchmarks.harness.viewer import watch
+from benchmarks.harness.workload import Job, make_jobs, messages, publish
 from logstore.bus.publisher import ChunkPublisher
 from tests.polling import eventually, metric, metric_reaches
 

@@ -14,7 +14,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import free_port, run_cli, serving
+from benchmarks.harness.processes import free_port, run_cli, serving
 from logstore import url_signing
 
 WRITE, READ, ADMIN = "w-7c1f0e2d9a8b", "r-5e4d3c2b1a09", "a-0f9e8d7c6b5a"

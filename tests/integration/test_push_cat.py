@@ -11,8 +11,8 @@ import httpx
 import pytest
 from tqdm import tqdm
 
-from benchmarks.corpus import corpus_files, split
-from benchmarks.processes import free_port, run_cli, serving
+from benchmarks.harness.corpus import corpus_files, split
+from benchmarks.harness.processes import free_port, run_cli, serving
 from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra
 

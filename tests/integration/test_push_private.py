@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.processes import run_cli, serving
+from benchmarks.harness.processes import run_cli, serving
 
 ADMIN, KEY = "admin-token-push-1", "signing-key-push-0123456789"
 

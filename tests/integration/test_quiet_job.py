@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from benchmarks.corpus import CORPUS, split
-from benchmarks.processes import serving
+from benchmarks.harness.corpus import CORPUS, split
+from benchmarks.harness.processes import serving
 from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import parse_cassandra_url
 from tests.polling import eventually, metric

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.corpus import CORPUS, split
-from benchmarks.processes import serving
+from benchmarks.harness.corpus import CORPUS, split
+from benchmarks.harness.processes import serving
 from logstore.config import BusSettings
 from tests.integration.amqp_fixtures import queue_consumers
 from tests.integration.go_publisher import go_publish, require_go_publisher

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.processes import Role
-from benchmarks.workload import make_jobs, messages, mismatches, publish, wait_complete
+from benchmarks.harness.processes import Role
+from benchmarks.harness.workload import make_jobs, messages, mismatches, publish, wait_complete
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore

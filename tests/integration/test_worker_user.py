@@ -12,7 +12,7 @@ import aiormq
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
-from benchmarks.processes import Role
+from benchmarks.harness.processes import Role
 from logstore.bus.messages import chunk_headers
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings

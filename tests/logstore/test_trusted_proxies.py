@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import serving
-from benchmarks.viewer import tail_url
+from benchmarks.harness.processes import serving
+from benchmarks.harness.viewer import tail_url
 from logstore.bus.memory import MemoryBus
 from logstore.config import Settings
 from logstore.errors import ConfigError

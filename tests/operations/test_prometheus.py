@@ -29,9 +29,9 @@ import aio_pika
 import httpx
 import pytest
 
-from benchmarks.processes import Role, free_port
-from benchmarks.viewer import watch
-from benchmarks.workload import Job, make_jobs, wait_complete
+from benchmarks.harness.processes import Role, free_port
+from benchmarks.harness.viewer import watch
+from benchmarks.harness.workload import Job, make_jobs, wait_complete
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 from logstore.store.cassandra.backend import CassandraStore

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import stream.jobs_list
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk
 from logstore.config import Settings

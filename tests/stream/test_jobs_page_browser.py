@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from tests.stream.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]

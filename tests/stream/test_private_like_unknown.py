@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 import stream.silent_tail
 import stream.tail
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from logstore import url_signing
 from logstore.bus.memory import MemoryBus
 from logstore.chunk import Chunk

@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from logstore import url_signing
 from logstore.tail_frame import unframe
 from stream.masking import mask

@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from logstore.tail_frame import frame, unframe
 from stream.masking import mask
 from tests.polling import GENEROUS_S, metric, metric_reaches

@@ -1,6 +1,6 @@
 """The search of an archived log agrees with `grep -n -b` run on the same bytes: the real CI logs
 of corpus/ end to end, on SQLite and on Cassandra (correctness only; the timing is in
-benchmarks/search.py)."""
+benchmarks/steps/search.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.corpus import corpus_files
+from benchmarks.harness.corpus import corpus_files
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.config import CompactSettings
 from logstore.store import LogStore

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from benchmarks.processes import serving
-from benchmarks.viewer import tail_url
+from benchmarks.harness.processes import serving
+from benchmarks.harness.viewer import tail_url
 from tests.polling import metric_reaches
 
 VIEWERS = "logstore_stream_viewers"

@@ -9,8 +9,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from benchmarks.processes import serving
-from benchmarks.viewer import tail_url
+from benchmarks.harness.processes import serving
+from benchmarks.harness.viewer import tail_url
 from tests.polling import metric, metric_reaches
 
 VIEWERS = "logstore_stream_viewers"

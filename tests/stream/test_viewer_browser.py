@@ -10,8 +10,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from benchmarks.corpus import CORPUS
-from benchmarks.processes import serving
+from benchmarks.harness.corpus import CORPUS
+from benchmarks.harness.processes import serving
 from tests.clocks import a_fresh_millisecond
 from tests.polling import GENEROUS_S
 from tests.servers import require_cassandra

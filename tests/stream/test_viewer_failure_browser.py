@@ -13,8 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page
 
-from benchmarks.corpus import CORPUS
-from benchmarks.processes import serving
+from benchmarks.harness.corpus import CORPUS
+from benchmarks.harness.processes import serving
 from tests.stream.conftest import ARTIFACTS
 from tests.stream.test_viewer_browser import open_viewer, put_all
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from tests.polling import GENEROUS_S
 from tests.stream.conftest import ADMIN, ARTIFACTS, SIGNING_KEY, WRITE
 

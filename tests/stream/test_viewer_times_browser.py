@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page
 
-from benchmarks.processes import serving
+from benchmarks.harness.processes import serving
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings

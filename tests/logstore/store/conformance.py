@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from benchmarks.corpus import corpus_files, split
+from benchmarks.harness.corpus import corpus_files, split
 from logstore.chunk import Chunk
 from logstore.errors import ChunkConflict, JobArchived, JobNotFound
 from logstore.store import JobProtection, JobState, JobStatus, LogStore, PutResult

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from benchmarks.context import BenchContext
-from benchmarks.corpus import split
-from benchmarks.processes import serving
-from benchmarks.search import build_log
+from benchmarks.harness.corpus import split
+from benchmarks.harness.processes import serving
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.search import build_log
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings

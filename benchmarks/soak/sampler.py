@@ -13,11 +13,11 @@ from typing import Any
 
 import aio_pika
 
-from benchmarks.deployment import SENT_TO_STORED, Deployment
-from benchmarks.processes import metric_value
-from benchmarks.quantiles import bucket_quantile, histogram_buckets, merge_buckets
-from benchmarks.soak_viewers import ViewerTally
-from benchmarks.sysinfo import rss_mib
+from benchmarks.harness.deployment import SENT_TO_STORED, Deployment
+from benchmarks.harness.processes import metric_value
+from benchmarks.harness.quantiles import bucket_quantile, histogram_buckets, merge_buckets
+from benchmarks.harness.sysinfo import rss_mib
+from benchmarks.soak.viewers import ViewerTally
 
 STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"
 

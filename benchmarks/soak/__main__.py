@@ -24,10 +24,10 @@ from typing import Any
 
 import uvloop
 
-from benchmarks.deployment import Deployment
-from benchmarks.processes import run_cli
-from benchmarks.soak_plots import soak_series
-from benchmarks.soak_run import RSS_TOLERANCE, SoakOptions, soak
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.processes import run_cli
+from benchmarks.soak.plots import soak_series
+from benchmarks.soak.run import RSS_TOLERANCE, SoakOptions, soak
 from logstore.config import BusSettings
 
 STORE = "cassandra://127.0.0.1:9042/logstore_soak?consistency=ONE"

@@ -1,8 +1,8 @@
 """One soak, start to end: the pipeline (2 ingesters, a streamer, a compactor) on the real
-RabbitMQ and Cassandra; its peak measured first (benchmarks.pipeline_peak) unless a rate is given;
-then churning jobs at half of it for the whole duration (benchmarks.churn_publisher), viewers
-coming and going (benchmarks.soak_viewers), a sample of every process every interval
-(benchmarks.soak_sampler); at the end every log downloaded and compared with its source."""
+RabbitMQ and Cassandra; its peak measured first (benchmarks.harness.pipeline_peak) unless a rate is given;
+then churning jobs at half of it for the whole duration (benchmarks.soak.churn_publisher), viewers
+coming and going (benchmarks.soak.viewers), a sample of every process every interval
+(benchmarks.soak.sampler); at the end every log downloaded and compared with its source."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from benchmarks.deployment import Deployment, wait_handled
-from benchmarks.fleet import PACE_S, job_named
-from benchmarks.paced_publisher import start_together
-from benchmarks.pipeline_peak import measure_peak
-from benchmarks.soak_sampler import Sampler, listener_pid
-from benchmarks.soak_viewers import ViewerTally, run_viewers
+from benchmarks.harness.deployment import Deployment, wait_handled
+from benchmarks.harness.fleet import PACE_S, job_named
+from benchmarks.harness.paced_publisher import start_together
+from benchmarks.harness.pipeline_peak import measure_peak
+from benchmarks.soak.sampler import Sampler, listener_pid
+from benchmarks.soak.viewers import ViewerTally, run_viewers
 
 RSS_TOLERANCE = 0.10  # end against the sample at minute 10 (the issue's bound)
 FD_TOLERANCE = 10  # descriptors: "flat" = within this many of minute 10, or 10% (sockets come and
@@ -74,7 +74,7 @@ async def start_publishers(
         for index in range(options.publishers)
         if slots - index * share > 0
     ]
-    _, processes = await start_together("benchmarks.churn_publisher", arguments, deployment.settings)
+    _, processes = await start_together("benchmarks.soak.churn_publisher", arguments, deployment.settings)
     return [Publisher(process) for process in processes]
 
 

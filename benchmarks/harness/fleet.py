@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from benchmarks.corpus import corpus_files
+from benchmarks.harness.corpus import corpus_files
 
 CHUNK_BYTES = 1600  # "about 1.6 KB every 500 ms" per job, as the source talk measured
 PACE_S = 0.5

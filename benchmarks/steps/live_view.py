@@ -13,13 +13,13 @@ import asyncio
 import os
 import time
 
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S, JobLog, run_fleet
-from benchmarks.processes import Role, metric_value
-from benchmarks.quantiles import bucket_quantile, histogram_quantile, percentile
-from benchmarks.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks, rss_mib
-from benchmarks.viewer import Watched, watch
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.fleet import PACE_S, JobLog, run_fleet
+from benchmarks.harness.processes import Role, metric_value
+from benchmarks.harness.quantiles import bucket_quantile, histogram_quantile, percentile
+from benchmarks.harness.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks, rss_mib
+from benchmarks.harness.viewer import Watched, watch
+from benchmarks.steps.context import BenchContext
 from logstore.bus.publisher import ChunkPublisher
 
 STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"

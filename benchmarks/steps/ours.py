@@ -7,13 +7,13 @@ import asyncio
 import time
 import uuid
 
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment, wait_handled
-from benchmarks.fleet import CHUNK_BYTES, PACE_S, JobLog, corpus_texts, make_fleet, run_fleet
-from benchmarks.http_ingest import http_put_load
-from benchmarks.paced_publisher import run_publishers
-from benchmarks.quantiles import bucket_quantile, merge_buckets
-from benchmarks.workload import publish
+from benchmarks.harness.deployment import Deployment, wait_handled
+from benchmarks.harness.fleet import CHUNK_BYTES, PACE_S, JobLog, corpus_texts, make_fleet, run_fleet
+from benchmarks.harness.paced_publisher import run_publishers
+from benchmarks.harness.quantiles import bucket_quantile, merge_buckets
+from benchmarks.harness.workload import publish
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.http_ingest import http_put_load
 from logstore.bus.publisher import ChunkPublisher
 
 PUBLISHERS = 4  # connections filling a backlog, each with its own confirms
@@ -114,7 +114,7 @@ async def backlog_drain(ctx: BenchContext, chunk_bytes: int, driver: str) -> dic
 
 async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, object]:
     """`live_jobs` jobs at one chunk per 500 ms for a window, published by several processes
-    (benchmarks/paced_publisher.py: one Python publisher with confirms tops out near 1,200 chunks/s,
+    (benchmarks/harness/paced_publisher.py: one Python publisher with confirms tops out near 1,200 chunks/s,
     below the larger points); what was offered, published, stored within the window, the backlog
     left at its end, and publish -> stored latency of the window."""
     window = ctx.profile.live_window_s
@@ -152,7 +152,7 @@ async def live_jobs_point(ctx: BenchContext, live_jobs: int) -> dict[str, object
 
 
 async def http_put(ctx: BenchContext, chunk_bytes: int) -> dict[str, float]:
-    """wrk PUTting new chunks into one `logstore ingest` (benchmarks/http_ingest.py)."""
+    """wrk PUTting new chunks into one `logstore ingest` (benchmarks/steps/http_ingest.py)."""
     deployment = _deployment(ctx, f"http{chunk_bytes}")
     try:
         return await http_put_load(ctx, deployment, chunk_bytes, ctx.profile.http_seconds)

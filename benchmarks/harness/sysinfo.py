@@ -58,7 +58,7 @@ def machine() -> dict[str, object]:
 
 
 def _cassandra_version() -> str:
-    cache = Path(__file__).resolve().parent.parent / ".cache"
+    cache = Path(__file__).resolve().parents[2] / ".cache"
     names = sorted(p.name for p in cache.glob("cassandra-*") if p.is_dir()) if cache.is_dir() else []
     return names[-1].removeprefix("cassandra-") if names else "unknown"
 

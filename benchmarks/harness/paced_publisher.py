@@ -2,11 +2,11 @@
 chunk every 500 ms from a start time (unix, read from stdin once it has printed "ready") until its
 CHUNKS are sent or WINDOW_S have passed (0: no limit), published with confirms; writes what it
 sent as JSON to REPORT (a file: the report of thousands of jobs came back cut through a pipe).
-`run_publishers` starts several side by side (benchmarks/half_peak.py, the live-jobs points) so
+`run_publishers` starts several side by side (benchmarks/steps/half_peak.py, the live-jobs points) so
 that the load generator outruns what it measures: one Python process with confirms tops out near
 1,200 chunks/s here.
 
-    python -m benchmarks.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT [MIX]   (bus from env)
+    python -m benchmarks.harness.paced_publisher TAG FIRST COUNT CHUNKS WINDOW_S REPORT [MIX]   (bus from env)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks.fleet import PACE_S, fleet_slice, run_fleet
+from benchmarks.harness.fleet import PACE_S, fleet_slice, run_fleet
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 
@@ -68,7 +68,7 @@ async def run_publishers(
             [tag, str(first), str(min(share, jobs - first)), str(chunks), str(window_s), str(path), mix]
             for first, path in zip(range(0, jobs, share), paths, strict=True)
         ]
-        start_at, started = await start_together("benchmarks.paced_publisher", arguments, settings)
+        start_at, started = await start_together("benchmarks.harness.paced_publisher", arguments, settings)
         for process in started:
             await process.communicate()
             if process.returncode != 0:

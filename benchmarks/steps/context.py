@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.profiles import Profile
+from benchmarks.steps.profiles import Profile
 
 if TYPE_CHECKING:  # `logstore --help` reads this module: pydantic waits for a run
     from logstore.config import BusSettings

@@ -15,10 +15,10 @@ from urllib.parse import quote
 import httpx
 import zstandard
 
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.fleet import JobLog
-from benchmarks.processes import metric_value
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.fleet import JobLog
+from benchmarks.harness.processes import metric_value
+from benchmarks.steps.context import BenchContext
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.interface import JobState
 

@@ -1,6 +1,6 @@
 """The search of a 100 MB archived log through the HTTP API of a real `logstore serve`.
 
-    python -m benchmarks.search [--mib 100] [--store sqlite|cassandra://...] [--runs 5]
+    python -m benchmarks.steps.search [--mib 100] [--store sqlite|cassandra://...] [--runs 5]
 
 Builds a log of MIB MiB (100 MiB = 104,857,600 bytes) from the corpus (its real CI logs
 repeated up to the size, with a word found only near the end), stores it as 1 MiB chunks,
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.corpus import corpus_files, split
-from benchmarks.processes import serving
+from benchmarks.harness.corpus import corpus_files, split
+from benchmarks.harness.processes import serving
 from compactor.archive_job import ArchiveJob, Outcome
 from logstore.chunk import Chunk
 from logstore.config import CompactSettings

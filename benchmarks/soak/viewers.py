@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
 
-from benchmarks.fleet import JobLog, job_named
-from benchmarks.viewer import CLOCK, tail_url
+from benchmarks.harness.fleet import JobLog, job_named
+from benchmarks.harness.viewer import CLOCK, tail_url
 
 STAY_S = (5.0, 60.0)
 

@@ -11,9 +11,9 @@ import re
 import shutil
 from pathlib import Path
 
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.processes import metric_value
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.processes import metric_value
+from benchmarks.steps.context import BenchContext
 
 LUA = Path(__file__).resolve().parent / "wrk" / "put_chunks.lua"
 CONNECTIONS = 64

@@ -8,12 +8,12 @@
 2. Live viewers: LIVE_JOBS jobs without secrets, each sent a 1.6 KB chunk every LIVE_PACE_S
    through RabbitMQ and an ingester, followed by VIEWERS_PER_JOB websocket viewers each. Their
    frames' publish -> viewer latency is taken over a quiet window, then over a window in which
-   another process (benchmarks/masked_load.py) keeps 20 masked requests of the three kinds in
+   another process (benchmarks/steps/masked_load.py) keeps 20 masked requests of the three kinds in
    flight against the same streamer. The difference is what masked reads cost live viewers.
    This process's own event-loop lag is sampled meanwhile: the viewers' figures are only as
    good as it.
 
-    python -m benchmarks.masked_reads [--profile quick|full] [--mib N] [--window-s S]   # this step alone
+    python -m benchmarks.steps.masked_reads [--profile quick|full] [--mib N] [--window-s S]  # this step alone
 """
 
 from __future__ import annotations
@@ -33,15 +33,15 @@ from urllib.parse import quote
 import httpx
 from websockets.asyncio.client import connect
 
-from benchmarks.big_download import write_log
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.live_view import STORED_TO_SENT, all_following
-from benchmarks.masked_log import MaskedLog
-from benchmarks.profiles import PROFILES
-from benchmarks.quantiles import bucket_quantile, histogram_buckets, merge_buckets, percentile
-from benchmarks.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks
-from benchmarks.viewer import CLOCK, Watched, tail_url, watch
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.quantiles import bucket_quantile, histogram_buckets, merge_buckets, percentile
+from benchmarks.harness.sysinfo import cpu_seconds, machine_cores_busy, machine_ticks
+from benchmarks.harness.viewer import CLOCK, Watched, tail_url, watch
+from benchmarks.steps.big_download import write_log
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.live_view import STORED_TO_SENT, all_following
+from benchmarks.steps.masked_log import MaskedLog
+from benchmarks.steps.profiles import PROFILES
 from logstore.bus.publisher import ChunkPublisher
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
@@ -241,7 +241,7 @@ async def _masked_load(
 ) -> tuple[dict[str, Any], tuple[float, float]]:
     """Run the load process; its results and the window (unix times) in which it was loading."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.masked_load", base, job, str(log.size), str(SECRETS),
+        sys.executable, "-m", "benchmarks.steps.masked_load", base, job, str(log.size), str(SECRETS),
         str(CONCURRENCY), str(seconds), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stderr is not None
@@ -264,8 +264,8 @@ async def _main(args: argparse.Namespace) -> None:
     if args.window_s is not None:
         profile = dataclasses.replace(profile, masked_window_s=args.window_s)
     with tempfile.TemporaryDirectory() as workdir:
-        from benchmarks.context import AMQP_URL, POSTGRES_DSN, STORE_URL
         from benchmarks.run import new_tag
+        from benchmarks.steps.context import AMQP_URL, POSTGRES_DSN, STORE_URL
 
         ctx = BenchContext(profile, new_tag(), STORE_URL, AMQP_URL, POSTGRES_DSN, Path(workdir))
         await apply_schema(parse_cassandra_url(ctx.store_url))

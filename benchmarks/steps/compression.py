@@ -4,7 +4,7 @@ dictionary trained on the *other* corpus files (leave one out, so no file is com
 dictionary that has seen it). Reports ratio and compression MB/s per file.
 Results: results/compression.{json,md}.
 
-    python -m benchmarks.compression [--level 6] [--repeat 20]
+    python -m benchmarks.steps.compression [--level 6] [--repeat 20]
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks.corpus import corpus_files
+from benchmarks.harness.corpus import corpus_files
 from compactor.dictionary import train
 from compactor.segmenter import Segmenter
 
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 CHUNK = 1600
 
 

@@ -1,5 +1,5 @@
 """The peak of the whole pipeline on this machine: the chunks/s its ingesters store while more is
-offered than they can take. Paced jobs (benchmarks.paced_publisher, several processes; 1.6 KB
+offered than they can take. Paced jobs (benchmarks.harness.paced_publisher, several processes; 1.6 KB
 chunks, or a mix of sizes) offer `offered_per_s`; stored/s is read from the ingesters' counters
 over the window's steady part. A long run (the soak, the fault matrix) then offers half of it.
 This is the end-to-end peak, with the load generator and the broker's publish side on the same
@@ -12,9 +12,9 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from benchmarks.deployment import Deployment, wait_handled
-from benchmarks.fleet import PACE_S
-from benchmarks.paced_publisher import run_publishers
+from benchmarks.harness.deployment import Deployment, wait_handled
+from benchmarks.harness.fleet import PACE_S
+from benchmarks.harness.paced_publisher import run_publishers
 
 SETTLE_S = 10.0  # from the publishers' start to the window: connections made, queue building
 

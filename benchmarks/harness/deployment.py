@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aio_pika
 
-from benchmarks.processes import Role, metric_value
-from benchmarks.quantiles import histogram_buckets, merge_buckets
-from benchmarks.sysinfo import cpu_seconds, peak_rss_mib, rss_mib
+from benchmarks.harness.processes import Role, metric_value
+from benchmarks.harness.quantiles import histogram_buckets, merge_buckets
+from benchmarks.harness.sysinfo import cpu_seconds, peak_rss_mib, rss_mib
 from logstore.bus import topology
 from logstore.config import BusSettings
 

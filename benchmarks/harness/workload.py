@@ -9,7 +9,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from benchmarks.corpus import corpus_files
+from benchmarks.harness.corpus import corpus_files
 from logstore.bus.publisher import ChunkPublisher
 from logstore.errors import BusUnavailable, JobNotFound
 from logstore.store import LogStore

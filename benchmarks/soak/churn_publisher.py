@@ -1,14 +1,14 @@
 """One publisher process of a long run (the soak): SLOTS workers, each sending one job after
 another, one chunk every 500 ms (the realistic pace), each chunk published with a confirm and
 sent again until confirmed, as a real worker must. A job is 20 to 240 chunks long (10 s to 2 min),
-its bytes follow from its id (benchmarks.fleet.job_named). At SECONDS every slot ends its current
+its bytes follow from its id (benchmarks.harness.fleet.job_named). At SECONDS every slot ends its current
 job at once: the chunk it sends then is its final one.
 
 It says what it did on stdout, one line each: "ready" once connected (then it reads the start
 time, unix, from stdin), "start JOB" after a job's first chunk is confirmed, "end JOB CHUNKS" after
 its final one, and at exit "done SENT RETRIES".
 
-    python -m benchmarks.churn_publisher TAG INDEX SLOTS SECONDS MIX   (bus settings from env)
+    python -m benchmarks.soak.churn_publisher TAG INDEX SLOTS SECONDS MIX   (bus settings from env)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 
 import uvloop
 
-from benchmarks.fleet import PACE_S, job_named
+from benchmarks.harness.fleet import PACE_S, job_named
 from logstore.bus.publisher import ChunkPublisher
 from logstore.config import BusSettings
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmarks.context import BenchContext
-from benchmarks.deployment import Deployment
-from benchmarks.fleet import PACE_S, fleet_slice
-from benchmarks.live_view import all_following
-from benchmarks.paced_publisher import PUBLISHERS, run_publishers
-from benchmarks.quantiles import bucket_quantile, merge_buckets, percentile
-from benchmarks.sysinfo import machine_cores_busy, machine_ticks
-from benchmarks.viewer import Watched, watch
+from benchmarks.harness.deployment import Deployment
+from benchmarks.harness.fleet import PACE_S, fleet_slice
+from benchmarks.harness.paced_publisher import PUBLISHERS, run_publishers
+from benchmarks.harness.quantiles import bucket_quantile, merge_buckets, percentile
+from benchmarks.harness.sysinfo import machine_cores_busy, machine_ticks
+from benchmarks.harness.viewer import Watched, watch
+from benchmarks.steps.context import BenchContext
+from benchmarks.steps.live_view import all_following
 
 VIEWER_EVERY = 10
 

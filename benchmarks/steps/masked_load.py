@@ -3,7 +3,7 @@ request after another for SECONDS (a `Range: bytes=0-0`, a 1 MiB range in the mi
 reconnect to its first frame, in turn), every answer checked byte for byte. Run in a process of
 its own so that its work does not delay the bench process's viewers, whose frames are measured.
 
-    python -m benchmarks.masked_load BASE JOB SIZE SECRETS CONCURRENCY SECONDS
+    python -m benchmarks.steps.masked_load BASE JOB SIZE SECRETS CONCURRENCY SECONDS
 
 Prints one JSON object: requests, exact, errors, and each kind's wall times in ms.
 """
@@ -20,8 +20,8 @@ from urllib.parse import quote
 import httpx
 from websockets.asyncio.client import connect
 
-from benchmarks.masked_log import MaskedLog
-from benchmarks.viewer import CLOCK, tail_url
+from benchmarks.harness.viewer import CLOCK, tail_url
+from benchmarks.steps.masked_log import MaskedLog
 
 
 class Load:

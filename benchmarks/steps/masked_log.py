@@ -1,5 +1,5 @@
 """The masked-reads benchmark's log, secrets and the answers expected of the streamer, computed
-the same way in the bench process and in the load process (benchmarks/masked_load.py)."""
+the same way in the bench process and in the load process (benchmarks/steps/masked_load.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass
 from functools import cached_property
 
-from benchmarks.corpus import split
-from benchmarks.search import build_log
+from benchmarks.harness.corpus import split
+from benchmarks.steps.search import build_log
 from stream.masking import Masker, mask
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
