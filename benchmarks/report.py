@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.harness.markdown import table
 from benchmarks.plots import LABELS
 from benchmarks.run import like_baselines
 
@@ -35,188 +36,296 @@ def headline(results: dict[str, Any]) -> list[str]:
 def baselines_table(results: dict[str, Any]) -> list[str]:
     sustained = results["ours"]["sustained"]
     realistic = like_baselines(results)
-    lines = [
-        "| system | chunks/s | MB/s | publish -> stored p50 / p95 / p99 ms | ours / it: chunks/s | "
-        "ours / it: p50 | ours / it: p99 |",
-        "|---|---|---|---|---|---|---|",
-        f"| **logstore** ({sustained['ingesters']} ingesters) | {_n(sustained['chunks_per_s'])} | "
-        f"{sustained['mb_per_s']:.2f} | {realistic['stored_p50_ms']:.1f} / "
-        f"{realistic['stored_p95_ms']:.1f} / {realistic['stored_p99_ms']:.1f} | 1 | 1 | 1 |",
+    rows = [
+        (
+            f"**logstore** ({sustained['ingesters']} ingesters)",
+            _n(sustained["chunks_per_s"]),
+            f"{sustained['mb_per_s']:.2f}",
+            f"{realistic['stored_p50_ms']:.1f} / {realistic['stored_p95_ms']:.1f} / "
+            f"{realistic['stored_p99_ms']:.1f}",
+            "1",
+            "1",
+            "1",
+        )
     ]
     for key, label in LABELS.items():
         base = results["baselines"][key]
         sat, real, ratio = base["saturation"], base["realistic"], results["ratios"][key]
         done = "" if sat["complete"] else f" (cut off: {sat['stored']:,}/{sat['chunks']:,} stored)"
-        lines.append(
-            f"| {label}{done} | {_n(sat['chunks_per_s'])} | {sat['mb_per_s']:.2f} | "
-            f"{real['p50_ms']:.1f} / {real['p95_ms']:.1f} / {real['p99_ms']:.1f} | "
-            f"{_x(ratio['chunks_per_s'])} | {_x(ratio['stored_p50_ms'])} | {_x(ratio['stored_p99_ms'])} |"
+        rows.append(
+            (
+                f"{label}{done}",
+                _n(sat["chunks_per_s"]),
+                f"{sat['mb_per_s']:.2f}",
+                f"{real['p50_ms']:.1f} / {real['p95_ms']:.1f} / {real['p99_ms']:.1f}",
+                _x(ratio["chunks_per_s"]),
+                _x(ratio["stored_p50_ms"]),
+                _x(ratio["stored_p99_ms"]),
+            )
         )
-    return lines
+    headers = (
+        "system", "chunks/s", "MB/s", "publish -> stored p50 / p95 / p99 ms", "ours / it: chunks/s",
+        "ours / it: p50", "ours / it: p99",
+    )  # fmt: skip
+    return [table(headers, rows)]
+
+
+def _saturation_table(results: dict[str, Any]) -> str:
+    headers = ("ingesters", "chunks", "seconds", "chunks/s", "MB/s", "publish -> stored p50 / p99 ms")
+    rows = [
+        (
+            r["ingesters"],
+            f"{r['chunks']:,}",
+            f"{r['seconds']:.1f}",
+            _n(r["chunks_per_s"]),
+            f"{r['mb_per_s']:.2f}",
+            f"{r['stored_p50_ms']:.0f} / {r['stored_p99_ms']:.0f}",
+        )
+        for r in results["ours"]["saturation"]
+    ]
+    return table(headers, rows)
+
+
+def _latency_table(real: dict[str, Any]) -> str:
+    return table(
+        ("figure", "p50", "p95", "p99 / max"),
+        [
+            (
+                "publish -> stored (ingesters' histogram)",
+                f"{real['stored_p50_ms']:.1f} ms",
+                f"{real['stored_p95_ms']:.1f} ms",
+                f"{real['stored_p99_ms']:.1f} ms",
+            ),
+            (
+                "publish -> viewer (every chunk at every viewer)",
+                f"{real['viewer_p50_ms']:.1f} ms",
+                f"{real['viewer_p95_ms']:.1f} ms",
+                f"{real['viewer_p99_ms']:.1f} ms",
+            ),
+            (
+                "time to first log line (job start -> first byte at a viewer)",
+                f"{real['first_line_p50_ms']:.1f} ms",
+                f"{real['first_line_p95_ms']:.1f} ms",
+                f"{real['first_line_max_ms']:.1f} ms (max)",
+            ),
+        ],
+    )
+
+
+def _figures_table(results: dict[str, Any]) -> str:
+    ours = results["ours"]
+    real, comp, dl, rss = ours["realistic"], ours["compaction"], ours["downloads"], ours["peak_rss_mib"]
+    chunks, plain, zstd = dl["chunks"], dl["archive_plain"], dl["archive_zstd"]
+    rows = [
+        (
+            "stored -> viewer socket (streamer's histogram) p50 / p99",
+            f"{real['stored_to_socket_p50_ms']:.1f} / {real['stored_to_socket_p99_ms']:.1f} ms",
+        ),
+        (
+            "streamer store catch-ups / viewer mailbox overflows",
+            f"{real['streamer_store_reads']:,.0f} / {real['streamer_viewer_lags']:,.0f}",
+        ),
+        (
+            f"CPU used during the run, cores (of {results['machine']['cpus']})",
+            f"machine {real['cpu_share_machine']:.2f}: "
+            f"ingesters {real['cpu_share_ingest']:.2f}, streamer {real['cpu_share_stream']:.2f}, "
+            f"benchmark (publisher + viewers) {real['cpu_share_bench']:.2f}, the rest servers and other work",
+        ),
+        (
+            "viewers following their jobs (tails subscribed) before the jobs start",
+            f"{real['viewers_connected']:.0f}, all within "
+            f"{real.get('viewers_all_following_s', float('nan')):.2f} s of the first connect",
+        ),
+        (
+            "streamer RSS with every viewer connected / at the end",
+            f"{real['streamer_rss_mib_connected']:.0f} / {real['streamer_rss_mib_end']:.0f} MiB "
+            f"({real['streamer_kib_per_viewer']:.0f} KiB per viewer)",
+        ),
+        (
+            "download from chunks",
+            f"{chunks['mb_per_s']:.1f} MB/s ({chunks['mb']:.1f} MB, "
+            f"{chunks['jobs_exact']}/{chunks['jobs']} byte-exact)",
+        ),
+        (
+            "download from archives, plain",
+            f"{plain['mb_per_s']:.1f} MB/s ({plain['jobs_exact']}/{plain['jobs']} byte-exact)",
+        ),
+        (
+            "download from archives, zstd passthrough",
+            f"{zstd['mb_per_s']:.1f} MB/s of log ({zstd['wire_mb']:.2f} MB on the wire, "
+            f"{zstd['jobs_exact']}/{zstd['jobs']} byte-exact)",
+        ),
+        (
+            "compaction, wall (compactor launched -> all archived)",
+            f"{comp['mb_per_s']:.2f} MB/s ({comp['raw_mb']:.1f} MB in {comp['seconds']:.1f} s, "
+            f"{comp['jobs_compacted']}/{comp['jobs']} jobs)",
+        ),
+        ("compaction, busy (bytes / time inside archive_job)", f"{comp['busy_mb_per_s']:.2f} MB/s"),
+        ("compaction ratio (raw / compressed)", f"{comp['ratio']:.1f}"),
+        (
+            "peak RSS per process (VmHWM)",
+            ", ".join(f"{name} {value:.0f} MiB" for name, value in rss.items()),
+        ),
+    ]
+    return table(("figure", "value"), rows)
 
 
 def ours_tables(results: dict[str, Any]) -> list[str]:
-    ours = results["ours"]
-    real, comp, dl, rss = ours["realistic"], ours["compaction"], ours["downloads"], ours["peak_rss_mib"]
-    lines = [
-        "| ingesters | chunks | seconds | chunks/s | MB/s | publish -> stored p50 / p99 ms |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in ours["saturation"]:
-        lines.append(
-            f"| {r['ingesters']} | {r['chunks']:,} | {r['seconds']:.1f} | {_n(r['chunks_per_s'])} | "
-            f"{r['mb_per_s']:.2f} | {r['stored_p50_ms']:.0f} / {r['stored_p99_ms']:.0f} |"
-        )
-    lines += [
+    real = results["ours"]["realistic"]
+    return [
+        _saturation_table(results),
         "",
         f"Realistic pace: {real['jobs']} jobs x one 1.6 KB chunk every 500 ms ({real['chunks']:,} chunks), "
         f"{real['ingesters']} ingesters, 1 streamer, {real['viewers']} viewers in the benchmark's process, "
         "all on the same cores "
         f"({real['viewers_exact']} received their log byte for byte).",
         "",
-        "| figure | p50 | p95 | p99 / max |",
-        "|---|---|---|---|",
-        f"| publish -> stored (ingesters' histogram) | {real['stored_p50_ms']:.1f} ms | "
-        f"{real['stored_p95_ms']:.1f} ms | {real['stored_p99_ms']:.1f} ms |",
-        f"| publish -> viewer (every chunk at every viewer) | {real['viewer_p50_ms']:.1f} ms | "
-        f"{real['viewer_p95_ms']:.1f} ms | {real['viewer_p99_ms']:.1f} ms |",
-        f"| time to first log line (job start -> first byte at a viewer) | "
-        f"{real['first_line_p50_ms']:.1f} ms | "
-        f"{real['first_line_p95_ms']:.1f} ms | {real['first_line_max_ms']:.1f} ms (max) |",
+        _latency_table(real),
         "",
-        "| figure | value |",
-        "|---|---|",
-        "| stored -> viewer socket (streamer's histogram) p50 / p99 | "
-        f"{real['stored_to_socket_p50_ms']:.1f} / "
-        f"{real['stored_to_socket_p99_ms']:.1f} ms |",
-        f"| streamer store catch-ups / viewer mailbox overflows | {real['streamer_store_reads']:,.0f} / "
-        f"{real['streamer_viewer_lags']:,.0f} |",
-        f"| CPU used during the run, cores (of {results['machine']['cpus']}) | "
-        f"machine {real['cpu_share_machine']:.2f}: "
-        f"ingesters {real['cpu_share_ingest']:.2f}, streamer {real['cpu_share_stream']:.2f}, "
-        f"benchmark (publisher + viewers) {real['cpu_share_bench']:.2f}, the rest servers and other work |",
-        f"| viewers following their jobs (tails subscribed) before the jobs start | "
-        f"{real['viewers_connected']:.0f}, all within "
-        f"{real.get('viewers_all_following_s', float('nan')):.2f} s "
-        f"of the first connect |",
-        f"| streamer RSS with every viewer connected / at the end | "
-        f"{real['streamer_rss_mib_connected']:.0f} / "
-        f"{real['streamer_rss_mib_end']:.0f} MiB ({real['streamer_kib_per_viewer']:.0f} KiB per viewer) |",
-        f"| download from chunks | {dl['chunks']['mb_per_s']:.1f} MB/s ({dl['chunks']['mb']:.1f} MB, "
-        f"{dl['chunks']['jobs_exact']}/{dl['chunks']['jobs']} byte-exact) |",
-        f"| download from archives, plain | {dl['archive_plain']['mb_per_s']:.1f} MB/s "
-        f"({dl['archive_plain']['jobs_exact']}/{dl['archive_plain']['jobs']} byte-exact) |",
-        f"| download from archives, zstd passthrough | {dl['archive_zstd']['mb_per_s']:.1f} MB/s of log "
-        f"({dl['archive_zstd']['wire_mb']:.2f} MB on the wire, {dl['archive_zstd']['jobs_exact']}/"
-        f"{dl['archive_zstd']['jobs']} byte-exact) |",
-        f"| compaction, wall (compactor launched -> all archived) | {comp['mb_per_s']:.2f} MB/s "
-        f"({comp['raw_mb']:.1f} MB in {comp['seconds']:.1f} s, "
-        f"{comp['jobs_compacted']}/{comp['jobs']} jobs) |",
-        f"| compaction, busy (bytes / time inside archive_job) | {comp['busy_mb_per_s']:.2f} MB/s |",
-        f"| compaction ratio (raw / compressed) | {comp['ratio']:.1f} |",
-        "| peak RSS per process (VmHWM) | "
-        + ", ".join(f"{name} {value:.0f} MiB" for name, value in rss.items())
-        + " |",
+        _figures_table(results),
     ]
-    return lines
 
 
 def live_table(results: dict[str, Any]) -> list[str]:
-    lines = [
-        "| live jobs | window s | offered chunks/s | published chunks/s | stored chunks/s | stored MB/s | "
-        "backlog at window end | jobs stopped (confirm > 5 s) | publish -> stored p50 / p95 / p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for p in results["ours"]["live_jobs"]:
-        lines.append(
-            f"| {p['live_jobs']:,} | {p['window_s']:.1f} | {_n(p['offered_chunks_per_s'])} | "
-            f"{_n(p['published_chunks_per_s'])} | {_n(p['stored_chunks_per_s'])} | "
-            f"{p['stored_mb_per_s']:.2f} | "
-            f"{_n(p['backlog_chunks'])} | {p['publish_errors']:,} | {p['stored_p50_ms']:.0f} / "
-            f"{p['stored_p95_ms']:.0f} / {p['stored_p99_ms']:.0f} |"
+    headers = (
+        "live jobs", "window s", "offered chunks/s", "published chunks/s", "stored chunks/s", "stored MB/s",
+        "backlog at window end", "jobs stopped (confirm > 5 s)", "publish -> stored p50 / p95 / p99 ms",
+    )  # fmt: skip
+    rows = [
+        (
+            f"{p['live_jobs']:,}",
+            f"{p['window_s']:.1f}",
+            _n(p["offered_chunks_per_s"]),
+            _n(p["published_chunks_per_s"]),
+            _n(p["stored_chunks_per_s"]),
+            f"{p['stored_mb_per_s']:.2f}",
+            _n(p["backlog_chunks"]),
+            f"{p['publish_errors']:,}",
+            f"{p['stored_p50_ms']:.0f} / {p['stored_p95_ms']:.0f} / {p['stored_p99_ms']:.0f}",
         )
-    return lines
+        for p in results["ours"]["live_jobs"]
+    ]
+    return [table(headers, rows)]
 
 
 def ceiling_table(results: dict[str, Any]) -> list[str]:
     raw = results["baselines"]["cassandra_raw"]
-    lines = [
+    headers = ("chunk bytes", "driver", "rows per statement", "chunks/s", "MB/s", "client CPU us per chunk")
+    rows = [
+        (
+            f"{row['chunk_bytes']:,}",
+            row["driver"],
+            row["rows_per_batch"],
+            _n(row["chunks_per_s"]),
+            f"{row['mb_per_s']:.1f}",
+            f"{row['cpu_us_per_chunk']:.0f}",
+        )
+        for row in raw["backlog"]
+    ]
+    return [
         "Fleet shape (each job's chunks one after the other, one INSERT each): "
         + ", ".join(f"{d} {_n(f['chunks_per_s'])} chunks/s" for d, f in raw["saturation_by_driver"].items()),
         "",
-        "| chunk bytes | driver | rows per statement | chunks/s | MB/s | client CPU us per chunk |",
-        "|---|---|---|---|---|---|",
+        table(headers, rows),
     ]
-    for row in raw["backlog"]:
-        lines.append(
-            f"| {row['chunk_bytes']:,} | {row['driver']} | {row['rows_per_batch']} | "
-            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['cpu_us_per_chunk']:.0f} |"
-        )
-    return lines
 
 
 def backlog_table(results: dict[str, Any]) -> list[str]:
-    lines = [
-        "| chunk bytes | write path driver | chunks | published chunks/s | drained chunks/s | MB/s "
-        "| ingester CPU us per chunk |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for row in results["ours"]["backlog"]:
-        cut = "" if row["complete"] else " (cut off)"
-        lines.append(
-            f"| {row['chunk_bytes']:,} | {row.get('driver', 'cassandra-driver')} | {row['chunks']:,}{cut} | "
-            f"{_n(row['publish_chunks_per_s'])} | "
-            f"{_n(row['chunks_per_s'])} | {row['mb_per_s']:.1f} | {row['ingest_cpu_us_per_chunk']:.0f} |"
+    headers = (
+        "chunk bytes", "write path driver", "chunks", "published chunks/s", "drained chunks/s", "MB/s",
+        "ingester CPU us per chunk",
+    )  # fmt: skip
+    rows = [
+        (
+            f"{row['chunk_bytes']:,}",
+            row.get("driver", "cassandra-driver"),
+            f"{row['chunks']:,}" + ("" if row["complete"] else " (cut off)"),
+            _n(row["publish_chunks_per_s"]),
+            _n(row["chunks_per_s"]),
+            f"{row['mb_per_s']:.1f}",
+            f"{row['ingest_cpu_us_per_chunk']:.0f}",
         )
-    return lines
+        for row in results["ours"]["backlog"]
+    ]
+    return [table(headers, rows)]
 
 
 def http_put_table(results: dict[str, Any]) -> list[str]:
-    lines = [
-        "| chunk bytes | connections | chunks/s | MB/s | errors | stored | server CPU us per chunk "
-        "| p50 / p99 ms |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in results["ours"].get("http_put", []):
-        lines.append(
-            f"| {row['chunk_bytes']:,} | {row['connections']} | {_n(row['chunks_per_s'])} | "
-            f"{row['mb_per_s']:.1f} | {row['errors']:,} | {row['stored']:,.0f} | "
-            f"{row['server_cpu_us_per_chunk']:.0f} | {row['p50_ms']:.1f} / {row['p99_ms']:.1f} |"
+    headers = (
+        "chunk bytes", "connections", "chunks/s", "MB/s", "errors", "stored", "server CPU us per chunk",
+        "p50 / p99 ms",
+    )  # fmt: skip
+    rows = [
+        (
+            f"{row['chunk_bytes']:,}",
+            row["connections"],
+            _n(row["chunks_per_s"]),
+            f"{row['mb_per_s']:.1f}",
+            f"{row['errors']:,}",
+            f"{row['stored']:,.0f}",
+            f"{row['server_cpu_us_per_chunk']:.0f}",
+            f"{row['p50_ms']:.1f} / {row['p99_ms']:.1f}",
         )
-    return lines
+        for row in results["ours"].get("http_put", [])
+    ]
+    return [table(headers, rows)]
+
+
+def _download(source: dict[str, Any]) -> str:
+    return (
+        f"{source['mb_per_s']:.0f}, {source['first_byte_ms']:.1f} "
+        f"({source['mb_per_s_worst']:.0f}, {source['first_byte_ms_worst']:.1f})"
+    )
 
 
 def big_download_table(results: dict[str, Any]) -> list[str]:
-    lines = [
-        "| log | chunk bytes | chunks | from chunks: MB/s, first byte ms (best; worst) "
-        "| from the archive: MB/s, first byte ms (best; worst) | byte-exact |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in results["ours"].get("big_download", []):
-        c, a = row["from_chunks"], row["from_archive"]
-        lines.append(
-            f"| {row['mb']:.1f} MB | {row['chunk_bytes']:,} | {row['chunks']:,} | "
-            f"{c['mb_per_s']:.0f}, {c['first_byte_ms']:.1f} ({c['mb_per_s_worst']:.0f}, "
-            f"{c['first_byte_ms_worst']:.1f}) | {a['mb_per_s']:.0f}, {a['first_byte_ms']:.1f} "
-            f"({a['mb_per_s_worst']:.0f}, {a['first_byte_ms_worst']:.1f}) | {row['exact']} |"
+    headers = (
+        "log", "chunk bytes", "chunks", "from chunks: MB/s, first byte ms (best; worst)",
+        "from the archive: MB/s, first byte ms (best; worst)", "byte-exact",
+    )  # fmt: skip
+    rows = [
+        (
+            f"{row['mb']:.1f} MB",
+            f"{row['chunk_bytes']:,}",
+            f"{row['chunks']:,}",
+            _download(row["from_chunks"]),
+            _download(row["from_archive"]),
+            row["exact"],
         )
-    return lines
+        for row in results["ours"].get("big_download", [])
+    ]
+    return [table(headers, rows)]
 
 
 def half_peak_table(results: dict[str, Any]) -> list[str]:
     half = results["ours"].get("half_peak")
     if not half:
         return []
-    return [
-        "| peak (1.6 KB drain) | offered | sent | jobs | publishers | publish -> stored p50 / p95 / p99 ms "
-        "| first line p50 / p99 ms | viewers exact | machine CPU, cores |",
-        "|---|---|---|---|---|---|---|---|---|",
-        f"| {_n(half['peak_chunks_per_s'])} | {_n(half['offered_chunks_per_s'])} | "
-        f"{_n(half['sent_chunks_per_s'])} | {half['jobs']:,} | {half['publishers']} | "
-        f"{half['stored_p50_ms']:.1f} / {half['stored_p95_ms']:.1f} / {half['stored_p99_ms']:.1f} | "
-        f"{half['first_line_p50_ms']:.1f} / {half['first_line_p99_ms']:.1f} | "
-        f"{half['viewers_exact']}/{half['viewers']} | {half['cpu_share_machine']:.2f} |",
-    ]
+    headers = (
+        "peak (1.6 KB drain)", "offered", "sent", "jobs", "publishers",
+        "publish -> stored p50 / p95 / p99 ms", "first line p50 / p99 ms", "viewers exact",
+        "machine CPU, cores",
+    )  # fmt: skip
+    row = (
+        _n(half["peak_chunks_per_s"]),
+        _n(half["offered_chunks_per_s"]),
+        _n(half["sent_chunks_per_s"]),
+        f"{half['jobs']:,}",
+        half["publishers"],
+        f"{half['stored_p50_ms']:.1f} / {half['stored_p95_ms']:.1f} / {half['stored_p99_ms']:.1f}",
+        f"{half['first_line_p50_ms']:.1f} / {half['first_line_p99_ms']:.1f}",
+        f"{half['viewers_exact']}/{half['viewers']}",
+        f"{half['cpu_share_machine']:.2f}",
+    )
+    return [table(headers, [row])]
+
+
+MASKED_REQUESTS = {
+    "cold_range_0_0": "`Range: bytes=0-0`, index cold",
+    "range_0_0": "`Range: bytes=0-0`",
+    "range_1mib": "1 MiB range in the middle",
+    "reconnect": "tail reconnect 10 clocks from the end, to its first frame",
+}
 
 
 def masked_reads_table(results: dict[str, Any]) -> list[str]:
@@ -224,41 +333,45 @@ def masked_reads_table(results: dict[str, Any]) -> list[str]:
     if not masked:
         return []
     alone = masked["alone"]
-    names = {
-        "cold_range_0_0": "`Range: bytes=0-0`, index cold",
-        "range_0_0": "`Range: bytes=0-0`",
-        "range_1mib": "1 MiB range in the middle",
-        "reconnect": "tail reconnect 10 clocks from the end, to its first frame",
-    }
-    lines = [
+    requests = table(
+        ("request, alone", "wall ms", "streamer CPU ms"),
+        [
+            (title, f"{alone[k]['wall_ms']:.1f}", f"{alone[k]['cpu_ms']:.0f}")
+            for k, title in MASKED_REQUESTS.items()
+        ],
+    )
+    frames = table(
+        (
+            "live viewers' frames, publish -> viewer", "p50 ms", "p99 ms", "max ms",
+            "streamer stored -> sent p99", "streamer loop lag p99", "protection read p99",
+        ),
+        [
+            (
+                f"{title} ({masked[f'{window}_frames']:,} frames)",
+                f"{masked[f'{window}_p50_ms']:.1f}",
+                f"{masked[f'{window}_p99_ms']:.1f}",
+                f"{masked[f'{window}_max_ms']:.1f}",
+                f"{masked[f'{window}_stored_to_sent_p99_ms']:.1f}",
+                f"{masked[f'{window}_streamer_loop_lag_p99_ms']:.1f}",
+                f"{masked[f'{window}_protection_read_p99_ms']:.1f}",
+            )
+            for window, title in (
+                ("quiet", "quiet"),
+                ("loaded", f"{masked['concurrency']} masked requests in flight"),
+            )
+        ],
+    )  # fmt: skip
+    return [
         f"A {masked['log_mb']:.0f} MB log (1 MiB chunks) with {masked['secrets']} secrets, one streamer.",
         "",
-        "| request, alone | wall ms | streamer CPU ms |",
-        "|---|---|---|",
-        *(f"| {names[k]} | {alone[k]['wall_ms']:.1f} | {alone[k]['cpu_ms']:.0f} |" for k in names),
+        requests,
         "",
-        "| live viewers' frames, publish -> viewer | p50 ms | p99 ms | max ms | streamer stored -> sent p99 "
-        "| streamer loop lag p99 | protection read p99 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for window, title in (
-        ("quiet", "quiet"),
-        ("loaded", f"{masked['concurrency']} masked requests in flight"),
-    ):
-        lines.append(
-            f"| {title} ({masked[f'{window}_frames']:,} frames) | {masked[f'{window}_p50_ms']:.1f} | "
-            f"{masked[f'{window}_p99_ms']:.1f} | {masked[f'{window}_max_ms']:.1f} | "
-            f"{masked[f'{window}_stored_to_sent_p99_ms']:.1f} | "
-            f"{masked[f'{window}_streamer_loop_lag_p99_ms']:.1f} | "
-            f"{masked[f'{window}_protection_read_p99_ms']:.1f} |"
-        )
-    lines += [
+        frames,
         "",
         f"Under load: {masked['load_requests']:,} masked requests ({masked['load_requests_per_s']:.1f}/s), "
         f"{masked['load_exact']:,} byte-exact, {masked['load_errors']} errors; this process's own loop lag "
         f"p99 {masked['bench_loop_lag_p99_ms']:.1f} ms.",
     ]
-    return lines
 
 
 def render(results: dict[str, Any]) -> str:

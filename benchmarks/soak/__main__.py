@@ -27,7 +27,8 @@ import uvloop
 from benchmarks.harness.deployment import Deployment
 from benchmarks.harness.processes import run_cli
 from benchmarks.soak.plots import soak_series
-from benchmarks.soak.run import RSS_TOLERANCE, SoakOptions, soak
+from benchmarks.soak.run import SoakOptions, soak
+from benchmarks.soak.summary import passed, summary
 from logstore.config import BusSettings
 
 STORE = "cassandra://127.0.0.1:9042/logstore_soak?consistency=ONE"
@@ -54,66 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bus", default=BUS, help="broker URL(s), comma-separated")
     parser.add_argument("--results", type=Path, default=Path("results"))
     return parser
-
-
-def summary(results: dict[str, Any]) -> str:
-    verdict, logs, viewers = results["verdict"], results["logs"], results["viewers"]
-    peak = results.get("peak")
-    settled = verdict.get("settled_minute", 0)
-    how = "- rate given: "
-    if peak:
-        grew = peak["backlog_grew"]
-        how = f"- peak measured first: {peak['stored_per_s']:.0f} chunks/s stored with "
-        how += f"{peak['offered_per_s']:.0f}/s offered (backlog grew: {grew}); the soak offered half: "
-    lines = [
-        f"# Soak {results['tag']}",
-        "",
-        f"- started {results['started_at']}, {results['options']['minutes']:g} minutes of load",
-        how + f"{results['rate_per_s']:.0f} chunks/s of {results['options']['mix']} chunks",
-        f"- {results['jobs']} jobs ({results['jobs_started']} started), {results['chunks_sent']} chunks, "
-        f"{results['publish_retries']} publishes retried",
-        f"- logs checked byte for byte: {logs['exact']} exact, {logs['differ']} differ; "
-        f"not compacted at the end: {results['not_compacted']}; backlog drained: {results['drained']}",
-        f"- viewers: {viewers['sessions']} sessions ({viewers['ended']} saw their job's end, "
-        f"{viewers['failed']} failed), {viewers['frames']} frames, "
-        f"{viewers['wrong_bytes']} with wrong bytes, {viewers['out_of_order']} out of order",
-        f"- memory held (every process within {RSS_TOLERANCE:.0%} of minute {settled:g}): "
-        f"{verdict['rss_ok']}; descriptors flat: {verdict['fds_ok']}",
-        "",
-        "| process | RSS at settled minute, MiB | RSS at end | change | fds settled | fds end |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, p in verdict["processes"].items():
-        lines.append(
-            f"| {name} | {p['rss_settled']:.1f} | {p['rss_end']:.1f} | {p['rss_change']:+.1%} | "
-            f"{p['fds_settled']} | {p['fds_end']} |"
-        )
-    lines += [
-        "",
-        "| minute | stored/s | ingest queue | publish->stored p50 / p99 ms | stored->sent p99 ms | load |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in results["samples"]:
-        lines.append(
-            f"| {row['minute']:.1f} | {row['stored_per_s']:.0f} | {row['queues']['ingest']} | "
-            f"{row['stored_p50_ms']:.0f} / {row['stored_p99_ms']:.0f} | {row['sent_p99_ms']:.0f} | "
-            f"{row['load_average']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def passed(results: dict[str, Any]) -> bool:
-    viewers = results["viewers"]
-    return bool(
-        results["logs"]["differ"] == 0
-        and results["jobs"] == results["jobs_started"]
-        and results["not_compacted"] == 0
-        and results["drained"]
-        and viewers["wrong_bytes"] == 0
-        and viewers["out_of_order"] == 0
-        and results["verdict"]["rss_ok"]
-        and results["verdict"]["fds_ok"]
-    )
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

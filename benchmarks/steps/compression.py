@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from benchmarks.harness.corpus import corpus_files
+from benchmarks.harness.markdown import table
 from compactor.dictionary import train
 from compactor.segmenter import Segmenter
 
@@ -63,19 +64,25 @@ def main(args: argparse.Namespace) -> list[dict[str, object]]:
 
 
 def report(rows: list[dict[str, object]], level: int) -> str:
-    lines = [
-        f"Compression of corpus/ as archived (zstd level {level}, 1600-byte chunks, 1 MiB segments); "
-        "dictionary: 16 KiB trained on the other files; 'used' = the compactor kept it (>= 2% smaller)",
-        "",
-        "| file | bytes | ratio | MB/s | ratio with dict | MB/s with dict | used |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['file']} | {r['bytes']} | {r['ratio']:.2f} | {r['mb_per_s']:.1f} | "
-            f"{r['dict_ratio']:.2f} | {r['dict_mb_per_s']:.1f} | {'yes' if r['dict_used'] else 'no'} |"
+    headers = ("file", "bytes", "ratio", "MB/s", "ratio with dict", "MB/s with dict", "used")
+    cells = [
+        (
+            r["file"],
+            r["bytes"],
+            f"{r['ratio']:.2f}",
+            f"{r['mb_per_s']:.1f}",
+            f"{r['dict_ratio']:.2f}",
+            f"{r['dict_mb_per_s']:.1f}",
+            "yes" if r["dict_used"] else "no",
         )
-    return "\n".join(lines) + "\n"
+        for r in rows
+    ]
+    return (
+        f"Compression of corpus/ as archived (zstd level {level}, 1600-byte chunks, 1 MiB segments); "
+        "dictionary: 16 KiB trained on the other files; 'used' = the compactor kept it (>= 2% smaller)\n\n"
+        + table(headers, cells)
+        + "\n"
+    )
 
 
 if __name__ == "__main__":
