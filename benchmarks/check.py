@@ -1,98 +1,91 @@
 """Is a results dict well-formed? Every expected figure present and a finite number (positive
 where a rate, size or count must be), the four baselines present, verification passed. Used at
-the end of each run and by the quick smoke test; it never judges a timing."""
+the end of each run and by the quick smoke test; it never judges a timing.
+
+What is expected is read from the shape in results.py (its POSITIVE, AtLeast, PASSED and
+EVERY_BASELINE marks), so no key is named here."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import typing
+from collections.abc import Mapping
+from typing import Any, get_args, get_origin, get_type_hints, is_typeddict
 
-POSITIVE = {
-    "ours.sustained": ("chunks_per_s", "mb_per_s", "seconds"),
-    "ours.realistic": (
-        "chunks", "viewers", "viewers_connected", "stored_p50_ms", "stored_p95_ms", "stored_p99_ms",
-        "viewer_p50_ms", "viewer_p95_ms", "viewer_p99_ms", "first_line_p50_ms", "first_line_p95_ms",
-        "streamer_rss_mib_connected", "streamer_rss_mib_end",
-    ),
-    "ours.half_peak": (
-        "peak_chunks_per_s", "offered_chunks_per_s", "sent_chunks_per_s", "jobs", "chunks", "viewers",
-        "stored_p50_ms", "stored_p99_ms", "first_line_p50_ms", "first_line_p99_ms",
-    ),
-    "ours.compaction": ("raw_mb", "compressed_mb", "ratio", "mb_per_s", "busy_mb_per_s"),
-    "ours.downloads.chunks": ("mb_per_s", "mb"),
-    "ours.downloads.archive_plain": ("mb_per_s", "mb"),
-    "ours.downloads.archive_zstd": ("mb_per_s", "wire_mb"),
-    "ours.masked_reads": (
-        "log_mb", "viewers", "quiet_frames", "quiet_p99_ms", "loaded_frames", "loaded_p99_ms",
-        "load_requests", "load_requests_per_s",
-    ),
-    "ours.masked_reads.alone.cold_range_0_0": ("wall_ms",),
-    "ours.masked_reads.alone.range_0_0": ("wall_ms",),
-    "ours.masked_reads.alone.range_1mib": ("wall_ms",),
-    "ours.masked_reads.alone.reconnect": ("wall_ms",),
-    "ours.peak_rss_mib": ("ingest", "stream", "compact", "bench", "baseline_consumer"),
-}  # fmt: skip
-BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")
-
-
-def _at(results: dict[str, Any], path: str) -> Any:
-    node: Any = results
-    for key in path.split("."):
-        node = node[int(key)] if isinstance(node, list) else node[key]
-    return node
+from benchmarks.results import BASELINES as BASELINES
+from benchmarks.results import AtLeast, Keys, Passed, Positive, Results
 
 
 def _positive(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
-def problems(results: dict[str, Any]) -> list[str]:
+def _split(hint: Any) -> tuple[Any, tuple[Any, ...]]:
+    """A type without its Annotated marks (nor NotRequired), and the marks."""
+    if get_origin(hint) in (typing.NotRequired, typing.Required):
+        (hint,) = get_args(hint)
+    if get_origin(hint) is typing.Annotated:
+        bare, *marks = get_args(hint)
+        return bare, tuple(marks)
+    return hint, ()
+
+
+def _constrained(hint: Any) -> bool:
+    """Does this type, or any type inside it, carry a mark to check?"""
+    bare, marks = _split(hint)
+    if marks:
+        return True
+    if is_typeddict(bare):
+        return any(_constrained(h) for h in get_type_hints(bare, include_extras=True).values())
+    return any(_constrained(arg) for arg in get_args(bare))
+
+
+def _value(path: str, value: Any, hint: Any, found: list[str]) -> None:
+    bare, marks = _split(hint)
+    for mark in marks:
+        if isinstance(mark, Positive) and not _positive(value):
+            found.append(f"{path}: not a positive number ({value!r})")
+        elif isinstance(mark, AtLeast) and (not isinstance(value, list) or len(value) < mark.count):
+            found.append(f"{path}: {mark.problem}")
+        elif isinstance(mark, Keys):
+            held = value if isinstance(value, Mapping) else {}
+            found.extend(f"{path}.{name}: missing" for name in mark.names if name not in held)
+    if is_typeddict(bare):
+        _node(path, value, bare, found)
+    elif get_origin(bare) is list and isinstance(value, list):
+        (item,) = get_args(bare)
+        for index, element in enumerate(value):
+            _value(f"{path}.{index}", element, item, found)
+    elif get_origin(bare) is dict and isinstance(value, Mapping):
+        _, item = get_args(bare)
+        for key, element in value.items():
+            _value(f"{path}.{key}", element, item, found)
+
+
+def _node(path: str, node: Any, shape: Any, found: list[str]) -> None:
+    if not isinstance(node, Mapping):
+        found.append(f"{path}: missing")
+        return
+    for key, hint in get_type_hints(shape, include_extras=True).items():
+        where = f"{path}.{key}" if path else key
+        if key in node:
+            _value(where, node[key], hint, found)
+        elif key in shape.__required_keys__ and _constrained(hint):
+            _, marks = _split(hint)
+            if any(isinstance(mark, Positive) for mark in marks):
+                found.append(f"{where}: not a positive number (None)")
+            elif any(isinstance(mark, Passed) for mark in marks):
+                found.append(f"{path} failed: {dict(node)}")
+            else:
+                found.append(f"{where}: missing")
+            continue
+        _, marks = _split(hint)
+        if any(isinstance(mark, Passed) for mark in marks) and node.get(key) is not True:
+            found.append(f"{path} failed: {dict(node)}")
+
+
+def problems(results: Mapping[str, Any]) -> list[str]:
     """What is missing or malformed; empty when the results are well-formed."""
     found: list[str] = []
-
-    def need(path: str, keys: tuple[str, ...]) -> None:
-        try:
-            node = _at(results, path)
-        except (KeyError, TypeError):
-            found.append(f"{path}: missing")
-            return
-        found.extend(
-            f"{path}.{k}: not a positive number ({node.get(k)!r})" for k in keys if not _positive(node.get(k))
-        )
-
-    for path, keys in POSITIVE.items():
-        need(path, keys)
-    for name in BASELINES:
-        need(f"baselines.{name}.saturation", ("chunks_per_s", "mb_per_s"))
-        need(f"baselines.{name}.realistic", ("p50_ms", "p95_ms", "p99_ms"))
-        need(f"ratios.{name}", ("chunks_per_s", "mb_per_s", "stored_p50_ms", "stored_p99_ms"))
-    for index in range(len(results.get("ours", {}).get("saturation", []))):
-        need(f"ours.saturation.{index}", ("ingesters", "chunks_per_s", "mb_per_s", "ingest_cpu_us_per_chunk"))
-    for index in range(len(results.get("ours", {}).get("backlog", []))):
-        need(f"ours.backlog.{index}", ("chunk_bytes", "chunks_per_s", "mb_per_s"))
-    for index in range(len(results.get("ours", {}).get("http_put", []))):
-        need(f"ours.http_put.{index}", ("chunk_bytes", "chunks_per_s", "server_cpu_us_per_chunk"))
-    for index in range(len(results.get("ours", {}).get("big_download", []))):
-        need(f"ours.big_download.{index}", ("chunk_bytes", "chunks", "mb"))
-        for source in ("from_chunks", "from_archive"):
-            need(f"ours.big_download.{index}.{source}", ("mb_per_s", "first_byte_ms"))
-    if not results.get("ours", {}).get("big_download"):
-        found.append("ours.big_download: missing")
-    if not results.get("ours", {}).get("http_put"):
-        found.append("ours.http_put: missing")
-    if len(results.get("ours", {}).get("backlog", [])) < 4:
-        found.append("ours.backlog: fewer than four chunk sizes")
-    for index in range(len(results.get("baselines", {}).get("cassandra_raw", {}).get("backlog", []))):
-        need(f"baselines.cassandra_raw.backlog.{index}", ("chunk_bytes", "chunks_per_s", "cpu_us_per_chunk"))
-    if len(results.get("ours", {}).get("saturation", [])) < 2:
-        found.append("ours.saturation: fewer than two ingester counts")
-    points = results.get("ours", {}).get("live_jobs", [])
-    if len(points) < 2:
-        found.append("ours.live_jobs: fewer than two points")
-    for index, _ in enumerate(points):
-        need(f"ours.live_jobs.{index}", ("live_jobs", "offered_chunks_per_s", "published_chunks_per_s"))
-    if not results.get("corpus_ratio"):
-        found.append("corpus_ratio: missing")
-    if not results.get("verification", {}).get("passed"):
-        found.append(f"verification failed: {results.get('verification')}")
+    _node("", results, Results, found)
     return found

@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks.results import Results
+
 LABELS = {
     "rabbitmq": "RabbitMQ alone",
     "cassandra_raw": "Cassandra alone",
@@ -18,7 +20,7 @@ LABELS = {
 }
 
 
-def throughput(results: dict[str, Any], path: Path) -> None:
+def throughput(results: Results, path: Path) -> None:
     rows = results["ours"]["saturation"]
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.plot([r["ingesters"] for r in rows], [r["chunks_per_s"] for r in rows], "o-", lw=2, label="logstore")
@@ -35,7 +37,7 @@ def throughput(results: dict[str, Any], path: Path) -> None:
     _save(figure, path)
 
 
-def latency_cdf(results: dict[str, Any], samples: dict[str, list[float]], path: Path) -> None:
+def latency_cdf(results: Results, samples: dict[str, list[float]], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     jobs = results["ours"]["realistic"]["jobs"]
     point = next(p for p in results["ours"]["live_jobs"] if p["live_jobs"] == jobs)
@@ -59,7 +61,7 @@ def latency_cdf(results: dict[str, Any], samples: dict[str, list[float]], path: 
     _save(figure, path)
 
 
-def compaction_ratio(results: dict[str, Any], path: Path) -> None:
+def compaction_ratio(results: Results, path: Path) -> None:
     rows = results["corpus_ratio"]
     figure, axes = plt.subplots(figsize=(8, 5))
     names = [r["file"] for r in rows]
@@ -71,16 +73,16 @@ def compaction_ratio(results: dict[str, Any], path: Path) -> None:
     _save(figure, path)
 
 
-def live_jobs(results: dict[str, Any], path: Path) -> None:
+def live_jobs(results: Results, path: Path) -> None:
     points = results["ours"]["live_jobs"]
     live = [p["live_jobs"] for p in points]
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    for key, label in (
-        ("offered_chunks_per_s", "offered (2 chunks/s per job)"),
-        ("published_chunks_per_s", "published with confirms"),
-        ("stored_chunks_per_s", "stored"),
+    for values, label in (
+        ([p["offered_chunks_per_s"] for p in points], "offered (2 chunks/s per job)"),
+        ([p["published_chunks_per_s"] for p in points], "published with confirms"),
+        ([p["stored_chunks_per_s"] for p in points], "stored"),
     ):
-        axes.plot(live, [p[key] for p in points], "o-", label=label)
+        axes.plot(live, values, "o-", label=label)
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("live jobs")
@@ -97,7 +99,7 @@ def _save(figure: Any, path: Path) -> None:
     plt.close(figure)
 
 
-def write_all(results: dict[str, Any], samples: dict[str, list[float]], folder: Path) -> list[Path]:
+def write_all(results: Results, samples: dict[str, list[float]], folder: Path) -> list[Path]:
     paths = [
         folder / "throughput-vs-ingesters.png",
         folder / "latency-cdf.png",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmarks.harness.markdown import table
 from benchmarks.plots import LABELS
+from benchmarks.results import DownloadSource, MaskedRequestName, Realistic, Results
 from benchmarks.run import like_baselines
 
 
@@ -17,7 +16,7 @@ def _x(value: float) -> str:
     return f"{value:.2f}x"
 
 
-def headline(results: dict[str, Any]) -> list[str]:
+def headline(results: Results) -> list[str]:
     sustained = results["ours"]["sustained"]
     lines = [
         f"Sustained ingest: **{_n(sustained['chunks_per_s'])} chunks/s ({sustained['mb_per_s']:.2f} MB/s)** "
@@ -33,9 +32,9 @@ def headline(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def baselines_table(results: dict[str, Any]) -> list[str]:
+def baselines_table(results: Results) -> list[str]:
     sustained = results["ours"]["sustained"]
-    realistic = like_baselines(results)
+    realistic = like_baselines(results["ours"])
     rows = [
         (
             f"**logstore** ({sustained['ingesters']} ingesters)",
@@ -70,7 +69,7 @@ def baselines_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, rows)]
 
 
-def _saturation_table(results: dict[str, Any]) -> str:
+def _saturation_table(results: Results) -> str:
     headers = ("ingesters", "chunks", "seconds", "chunks/s", "MB/s", "publish -> stored p50 / p99 ms")
     rows = [
         (
@@ -86,7 +85,7 @@ def _saturation_table(results: dict[str, Any]) -> str:
     return table(headers, rows)
 
 
-def _latency_table(real: dict[str, Any]) -> str:
+def _latency_table(real: Realistic) -> str:
     return table(
         ("figure", "p50", "p95", "p99 / max"),
         [
@@ -112,7 +111,7 @@ def _latency_table(real: dict[str, Any]) -> str:
     )
 
 
-def _figures_table(results: dict[str, Any]) -> str:
+def _figures_table(results: Results) -> str:
     ours = results["ours"]
     real, comp, dl, rss = ours["realistic"], ours["compaction"], ours["downloads"], ours["peak_rss_mib"]
     chunks, plain, zstd = dl["chunks"], dl["archive_plain"], dl["archive_zstd"]
@@ -170,7 +169,7 @@ def _figures_table(results: dict[str, Any]) -> str:
     return table(("figure", "value"), rows)
 
 
-def ours_tables(results: dict[str, Any]) -> list[str]:
+def ours_tables(results: Results) -> list[str]:
     real = results["ours"]["realistic"]
     return [
         _saturation_table(results),
@@ -186,7 +185,7 @@ def ours_tables(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def live_table(results: dict[str, Any]) -> list[str]:
+def live_table(results: Results) -> list[str]:
     headers = (
         "live jobs", "window s", "offered chunks/s", "published chunks/s", "stored chunks/s", "stored MB/s",
         "backlog at window end", "jobs stopped (confirm > 5 s)", "publish -> stored p50 / p95 / p99 ms",
@@ -208,7 +207,7 @@ def live_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, rows)]
 
 
-def ceiling_table(results: dict[str, Any]) -> list[str]:
+def ceiling_table(results: Results) -> list[str]:
     raw = results["baselines"]["cassandra_raw"]
     headers = ("chunk bytes", "driver", "rows per statement", "chunks/s", "MB/s", "client CPU us per chunk")
     rows = [
@@ -230,7 +229,7 @@ def ceiling_table(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def backlog_table(results: dict[str, Any]) -> list[str]:
+def backlog_table(results: Results) -> list[str]:
     headers = (
         "chunk bytes", "write path driver", "chunks", "published chunks/s", "drained chunks/s", "MB/s",
         "ingester CPU us per chunk",
@@ -250,7 +249,7 @@ def backlog_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, rows)]
 
 
-def http_put_table(results: dict[str, Any]) -> list[str]:
+def http_put_table(results: Results) -> list[str]:
     headers = (
         "chunk bytes", "connections", "chunks/s", "MB/s", "errors", "stored", "server CPU us per chunk",
         "p50 / p99 ms",
@@ -271,14 +270,14 @@ def http_put_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, rows)]
 
 
-def _download(source: dict[str, Any]) -> str:
+def _download(source: DownloadSource) -> str:
     return (
         f"{source['mb_per_s']:.0f}, {source['first_byte_ms']:.1f} "
         f"({source['mb_per_s_worst']:.0f}, {source['first_byte_ms_worst']:.1f})"
     )
 
 
-def big_download_table(results: dict[str, Any]) -> list[str]:
+def big_download_table(results: Results) -> list[str]:
     headers = (
         "log", "chunk bytes", "chunks", "from chunks: MB/s, first byte ms (best; worst)",
         "from the archive: MB/s, first byte ms (best; worst)", "byte-exact",
@@ -297,7 +296,7 @@ def big_download_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, rows)]
 
 
-def half_peak_table(results: dict[str, Any]) -> list[str]:
+def half_peak_table(results: Results) -> list[str]:
     half = results["ours"].get("half_peak")
     if not half:
         return []
@@ -320,7 +319,7 @@ def half_peak_table(results: dict[str, Any]) -> list[str]:
     return [table(headers, [row])]
 
 
-MASKED_REQUESTS = {
+MASKED_REQUESTS: dict[MaskedRequestName, str] = {
     "cold_range_0_0": "`Range: bytes=0-0`, index cold",
     "range_0_0": "`Range: bytes=0-0`",
     "range_1mib": "1 MiB range in the middle",
@@ -328,7 +327,7 @@ MASKED_REQUESTS = {
 }
 
 
-def masked_reads_table(results: dict[str, Any]) -> list[str]:
+def masked_reads_table(results: Results) -> list[str]:
     masked = results["ours"].get("masked_reads")
     if not masked:
         return []
@@ -340,26 +339,30 @@ def masked_reads_table(results: dict[str, Any]) -> list[str]:
             for k, title in MASKED_REQUESTS.items()
         ],
     )
+    quiet = (
+        f"quiet ({masked['quiet_frames']:,} frames)",
+        masked["quiet_p50_ms"],
+        masked["quiet_p99_ms"],
+        masked["quiet_max_ms"],
+        masked["quiet_stored_to_sent_p99_ms"],
+        masked["quiet_streamer_loop_lag_p99_ms"],
+        masked["quiet_protection_read_p99_ms"],
+    )
+    loaded = (
+        f"{masked['concurrency']} masked requests in flight ({masked['loaded_frames']:,} frames)",
+        masked["loaded_p50_ms"],
+        masked["loaded_p99_ms"],
+        masked["loaded_max_ms"],
+        masked["loaded_stored_to_sent_p99_ms"],
+        masked["loaded_streamer_loop_lag_p99_ms"],
+        masked["loaded_protection_read_p99_ms"],
+    )
     frames = table(
         (
             "live viewers' frames, publish -> viewer", "p50 ms", "p99 ms", "max ms",
             "streamer stored -> sent p99", "streamer loop lag p99", "protection read p99",
         ),
-        [
-            (
-                f"{title} ({masked[f'{window}_frames']:,} frames)",
-                f"{masked[f'{window}_p50_ms']:.1f}",
-                f"{masked[f'{window}_p99_ms']:.1f}",
-                f"{masked[f'{window}_max_ms']:.1f}",
-                f"{masked[f'{window}_stored_to_sent_p99_ms']:.1f}",
-                f"{masked[f'{window}_streamer_loop_lag_p99_ms']:.1f}",
-                f"{masked[f'{window}_protection_read_p99_ms']:.1f}",
-            )
-            for window, title in (
-                ("quiet", "quiet"),
-                ("loaded", f"{masked['concurrency']} masked requests in flight"),
-            )
-        ],
+        [(title, *(f"{value:.1f}" for value in figures)) for title, *figures in (quiet, loaded)],
     )  # fmt: skip
     return [
         f"A {masked['log_mb']:.0f} MB log (1 MiB chunks) with {masked['secrets']} secrets, one streamer.",
@@ -374,7 +377,7 @@ def masked_reads_table(results: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(results: dict[str, Any]) -> str:
+def render(results: Results) -> str:
     m = results["machine"]
     lines = [
         f"# logstore benchmark ({results['profile']} profile, run {results['tag']})",

@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from benchmarks.baselines import suite
 from benchmarks.harness.deployment import Deployment
 from benchmarks.harness.fleet import PACE_S, corpus_texts, make_fleet
 from benchmarks.harness.sysinfo import machine, peak_rss_mib
+from benchmarks.results import BASELINES, LivePoint, Ours, Ratio, Results
 from benchmarks.steps import archive_phase, ours
 from benchmarks.steps.big_download import big_download
 from benchmarks.steps.compression import compress
@@ -27,8 +28,6 @@ from benchmarks.steps.masked_reads import masked_reads
 from logstore.store.cassandra.backend import CassandraStore
 from logstore.store.cassandra.schema import apply_schema
 from logstore.store.cassandra.url import DRIVERS, parse_cassandra_url
-
-BASELINES = ("rabbitmq", "cassandra_raw", "pg_parts", "pg_append")
 
 
 class Run:
@@ -54,7 +53,7 @@ class Run:
         self.say(f"{name}: {self.results['steps_s'][name]} s")
         return value
 
-    async def execute(self) -> dict[str, Any]:
+    async def execute(self) -> Results:
         started = time.perf_counter()
         await apply_schema(parse_cassandra_url(self.ctx.store_url))
         baselines = self.results["baselines"]
@@ -111,7 +110,8 @@ class Run:
         self.results["verification"] = verification(self.results)
         self.results["wall_s"] = round(time.perf_counter() - started, 1)
         self.results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        return self.results
+        # assembled step by step from the steps' dicts: its shape is checked by check.problems
+        return cast(Results, self.results)
 
     async def _realistic(self) -> None:
         ctx = self.ctx
@@ -141,26 +141,26 @@ def _ratio(ours_value: float, base_value: float) -> float:
     return ours_value / base_value
 
 
-def like_baselines(results: dict[str, Any]) -> dict[str, Any]:
+def like_baselines(figures: Ours) -> LivePoint:
     """Our latency under the baselines' conditions: the live-jobs point with as many jobs as the
     realistic run and no viewers (the baselines have none either)."""
-    jobs = results["ours"]["realistic"]["jobs"]
-    return next(p for p in results["ours"]["live_jobs"] if p["live_jobs"] == jobs)
+    jobs = figures["realistic"]["jobs"]
+    return next(p for p in figures["live_jobs"] if p["live_jobs"] == jobs)
 
 
-def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+def ratios(results: dict[str, Any]) -> dict[str, Ratio]:
     """Ours / baseline for each figure both have: throughput > 1 and latency < 1 favour us."""
     sustained = results["ours"]["sustained"]
-    realistic = like_baselines(results)
-    out = {}
+    realistic = like_baselines(results["ours"])
+    out: dict[str, Ratio] = {}
     for key, base in results["baselines"].items():
+        saturation, latency = base["saturation"], base["realistic"]
         out[key] = {
-            "chunks_per_s": _ratio(sustained["chunks_per_s"], base["saturation"]["chunks_per_s"]),
-            "mb_per_s": _ratio(sustained["mb_per_s"], base["saturation"]["mb_per_s"]),
-            **{
-                f"stored_p{q}_ms": _ratio(realistic[f"stored_p{q}_ms"], base["realistic"][f"p{q}_ms"])
-                for q in (50, 95, 99)
-            },
+            "chunks_per_s": _ratio(sustained["chunks_per_s"], saturation["chunks_per_s"]),
+            "mb_per_s": _ratio(sustained["mb_per_s"], saturation["mb_per_s"]),
+            "stored_p50_ms": _ratio(realistic["stored_p50_ms"], latency["p50_ms"]),
+            "stored_p95_ms": _ratio(realistic["stored_p95_ms"], latency["p95_ms"]),
+            "stored_p99_ms": _ratio(realistic["stored_p99_ms"], latency["p99_ms"]),
         }
     return out
 
