@@ -20,13 +20,13 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
 from benchmarks.harness.deployment import Deployment
 from benchmarks.harness.processes import run_cli
 from benchmarks.soak.plots import soak_series
+from benchmarks.soak.results import SoakResults
 from benchmarks.soak.run import SoakOptions, soak
 from benchmarks.soak.summary import passed, summary
 from logstore.config import BusSettings
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace) -> SoakResults:
     tag = f"soak-{uuid.uuid4().hex[:8]}"
     settings = BusSettings(bus=args.bus).namespaced(tag)
     workdir = args.results / tag
@@ -80,10 +80,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.to_thread(deployment.start, "ingest", 2)
         await asyncio.to_thread(deployment.start, "stream", 1)
         await asyncio.to_thread(deployment.start, "compact", 1)
-        results = await soak(deployment, tag, options, _say)
+        measured = await soak(deployment, tag, options, _say)
     finally:
         await deployment.stop()
-    results.update(tag=tag, started_at=started_at, store=args.store, workdir=str(workdir))
+    results: SoakResults = {
+        **measured,
+        "tag": tag,
+        "started_at": started_at,
+        "store": args.store,
+        "workdir": str(workdir),
+    }
     (workdir / "soak.json").write_text(json.dumps(results, indent=1))
     (workdir / "summary.md").write_text(summary(results))
     soak_series(results, workdir / "soak.png")

@@ -4,15 +4,16 @@ stored rate, and the latency percentiles, each against the minute of the run."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks.soak.results import SoakResults
 
-def soak_series(results: dict[str, Any], path: Path) -> None:
+
+def soak_series(results: SoakResults, path: Path) -> None:
     samples = results["samples"]
     minutes = [row["minute"] for row in samples]
     figure, ((rss, fds), (flow, latency)) = plt.subplots(2, 2, figsize=(13, 8.5))
@@ -30,9 +31,13 @@ def soak_series(results: dict[str, Any], path: Path) -> None:
     depth.set_ylabel("messages ready")
     flow.set_ylabel("stored chunks/s")
     depth.legend(fontsize=7, loc="lower right")
-    for key, label in (("stored_p50_ms", "publish->stored p50"), ("stored_p99_ms", "publish->stored p99"),
-                       ("sent_p50_ms", "stored->sent p50"), ("sent_p99_ms", "stored->sent p99")):  # fmt: skip
-        latency.plot(minutes, [row[key] for row in samples], label=label)
+    for values, label in (
+        ([row["stored_p50_ms"] for row in samples], "publish->stored p50"),
+        ([row["stored_p99_ms"] for row in samples], "publish->stored p99"),
+        ([row["sent_p50_ms"] for row in samples], "stored->sent p50"),
+        ([row["sent_p99_ms"] for row in samples], "stored->sent p99"),
+    ):
+        latency.plot(minutes, values, label=label)
     latency.set_ylabel("ms (per interval)")
     latency.set_yscale("log")
     for axes in (rss, fds, flow, latency):

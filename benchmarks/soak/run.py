@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,7 +18,9 @@ import httpx
 from benchmarks.harness.deployment import Deployment, wait_handled
 from benchmarks.harness.fleet import PACE_S, job_named
 from benchmarks.harness.paced_publisher import start_together
+from benchmarks.harness.pipeline_peak import Peak as PipelinePeak
 from benchmarks.harness.pipeline_peak import measure_peak
+from benchmarks.soak.results import Footprint, Logs, Options, Peak, ProcessVerdict, Soak, Verdict, Viewers
 from benchmarks.soak.sampler import Sampler, listener_pid
 from benchmarks.soak.viewers import ViewerTally, run_viewers
 
@@ -92,9 +94,9 @@ async def wait_compacted(base: str, job_ids: list[str], timeout_s: float) -> lis
     return pending
 
 
-async def check_logs(base: str, jobs: dict[str, int], mix: str) -> dict[str, int]:
+async def check_logs(base: str, jobs: dict[str, int], mix: str) -> Logs:
     """Download every job's log and compare it with its source; counts of exact and differing."""
-    counts = {"exact": 0, "differ": 0}
+    counts: Logs = {"exact": 0, "differ": 0}
     queue = list(jobs.items())
 
     async def worker(client: httpx.AsyncClient) -> None:
@@ -102,20 +104,23 @@ async def check_logs(base: str, jobs: dict[str, int], mix: str) -> dict[str, int
             job_id, chunks = queue.pop()
             answer = await client.get(f"/v1/jobs/{job_id}/log", headers={"Accept-Encoding": "identity"})
             exact = answer.status_code == 200 and answer.content == job_named(job_id, chunks, mix).source
-            counts["exact" if exact else "differ"] += 1
+            if exact:
+                counts["exact"] += 1
+            else:
+                counts["differ"] += 1
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         await asyncio.gather(*(worker(client) for _ in range(8)))
     return counts
 
 
-def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
+def verdict(samples: Sequence[Footprint]) -> Verdict:
     """Each process's RSS and descriptors at the end against the sample nearest minute 10."""
     if not samples:
         return {"rss_ok": False, "fds_ok": False, "processes": {}}
     settled = min(samples, key=lambda row: abs(row["minute"] - SETTLED_MINUTE))
     last = samples[-1]
-    processes = {}
+    processes: dict[str, ProcessVerdict] = {}
     for name, rss in settled["rss_mib"].items():
         end_rss, end_fds = last["rss_mib"].get(name, math.nan), last["fds"].get(name, -1)
         processes[name] = {
@@ -137,12 +142,49 @@ def verdict(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {"options": options.__dict__.copy()}
+def _options(options: SoakOptions) -> Options:
+    return {
+        "minutes": options.minutes,
+        "sample_s": options.sample_s,
+        "rate": options.rate,
+        "probe_rate": options.probe_rate,
+        "probe_seconds": options.probe_seconds,
+        "viewers": options.viewers,
+        "publishers": options.publishers,
+        "mix": options.mix,
+    }
+
+
+def _peak(peak: PipelinePeak) -> Peak:
+    return {
+        "offered_per_s": peak.offered_per_s,
+        "mix": peak.mix,
+        "confirmed_per_s": peak.confirmed_per_s,
+        "stored_per_s": peak.stored_per_s,
+        "stored_mib_per_s": peak.stored_mib_per_s,
+        "backlog_grew": peak.backlog_grew,
+    }
+
+
+def _viewers(tally: ViewerTally) -> Viewers:
+    return {
+        "sessions": tally.sessions,
+        "ended": tally.ended,
+        "frames": tally.frames,
+        "bytes": tally.bytes,
+        "wrong_bytes": tally.wrong_bytes,
+        "out_of_order": tally.out_of_order,
+        "failed": tally.failed,
+    }
+
+
+async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Callable[[str], None]) -> Soak:
+    measured: PipelinePeak | None = None
     if options.rate is None:
         say(f"measuring the pipeline's peak: {options.probe_rate:.0f} chunks/s offered ...")
-        peak = await measure_peak(deployment, f"{tag}-peak", options.probe_rate, options.probe_seconds)
-        results["peak"] = peak.__dict__
+        peak = measured = await measure_peak(
+            deployment, f"{tag}-peak", options.probe_rate, options.probe_seconds
+        )
         rate = peak.half
         say(
             f"peak {peak.stored_per_s:.0f} chunks/s stored (backlog grew: {peak.backlog_grew}); "
@@ -151,7 +193,6 @@ async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Any)
     else:
         rate = options.rate
     slots = max(1, round(rate * PACE_S))
-    results["rate_per_s"] = slots / PACE_S
     seconds = options.minutes * 60
     tally = ViewerTally()
     handled_before = int(await deployment.handled())
@@ -187,16 +228,20 @@ async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Any)
     not_compacted = await wait_compacted(streamer, sorted(jobs, reverse=True), timeout_s=900)
     say(f"checking {len(jobs)} logs byte for byte ...")
     logs = await check_logs(streamer, jobs, options.mix)
-    results.update(
-        jobs=len(jobs),
-        jobs_started=sum(len(p.started) for p in publishers),
-        chunks_sent=sent,
-        publish_retries=sum(p.retries for p in publishers),
-        drained=drained,
-        not_compacted=len(not_compacted),
-        logs=logs,
-        viewers={k: v for k, v in tally.__dict__.items() if k != "live_jobs"},
-        samples=sampler.samples,
-        verdict=verdict(sampler.samples),
-    )
+    results: Soak = {
+        "options": _options(options),
+        "rate_per_s": slots / PACE_S,
+        "jobs": len(jobs),
+        "jobs_started": sum(len(p.started) for p in publishers),
+        "chunks_sent": sent,
+        "publish_retries": sum(p.retries for p in publishers),
+        "drained": drained,
+        "not_compacted": len(not_compacted),
+        "logs": logs,
+        "viewers": _viewers(tally),
+        "samples": sampler.samples,
+        "verdict": verdict(sampler.samples),
+    }
+    if measured is not None:
+        results["peak"] = _peak(measured)
     return results

@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import aio_pika
 
@@ -17,6 +16,7 @@ from benchmarks.harness.deployment import SENT_TO_STORED, Deployment
 from benchmarks.harness.processes import metric_value
 from benchmarks.harness.quantiles import bucket_quantile, histogram_buckets, merge_buckets
 from benchmarks.harness.sysinfo import rss_mib
+from benchmarks.soak.results import Queues, Sample
 from benchmarks.soak.viewers import ViewerTally
 
 STORED_TO_SENT = "logstore_stream_stored_to_sent_seconds"
@@ -48,7 +48,7 @@ def open_fds(pid: int) -> int:
 class Sampler:
     deployment: Deployment
     processes: dict[str, int]  # name -> pid, besides the deployment's roles
-    samples: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     _stored: dict[float, float] = field(default_factory=dict)
     _sent: dict[float, float] = field(default_factory=dict)
@@ -66,16 +66,20 @@ class Sampler:
                 named[f"{kind}-{number}" if len(roles) > 1 else kind] = role.process.pid
         return named
 
-    async def _queue_depths(self) -> dict[str, int]:
+    async def _queue_depths(self) -> Queues:
         settings = self.deployment.settings
-        depths = {}
         connection = await aio_pika.connect(settings.urls[0])
         async with connection:
             channel = await connection.channel()
-            for name, queue in (("ingest", settings.ingest_queue), ("compact", settings.compact_queue)):
+
+            async def ready(queue: str) -> int:
                 declared = await channel.declare_queue(queue, passive=True)
-                depths[name] = declared.declaration_result.message_count or 0
-        return depths
+                return declared.declaration_result.message_count or 0
+
+            return {
+                "ingest": await ready(settings.ingest_queue),
+                "compact": await ready(settings.compact_queue),
+            }
 
     async def _counters(self) -> tuple[dict[float, float], dict[float, float], float]:
         ingest_pages = [await asyncio.to_thread(r.metrics) for r in self.deployment.ingesters]
@@ -90,12 +94,12 @@ class Sampler:
         self._stored, self._sent, self._chunks = await self._counters()
         self.started = self._at = time.monotonic()
 
-    async def sample(self, tally: ViewerTally) -> dict[str, Any]:
+    async def sample(self, tally: ViewerTally) -> Sample:
         stored, sent, chunks = await self._counters()
         now = time.monotonic()
         stored_delta = merge_buckets(stored, minus=self._stored) if self._stored else stored
         sent_delta = merge_buckets(sent, minus=self._sent) if self._sent else sent
-        row: dict[str, Any] = {
+        row: Sample = {
             "minute": round((now - self.started) / 60, 2),
             "rss_mib": {},
             "fds": {},

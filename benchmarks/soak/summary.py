@@ -3,13 +3,12 @@ every sample) and whether the run passed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from benchmarks.harness.markdown import table
+from benchmarks.soak.results import SoakResults
 from benchmarks.soak.run import RSS_TOLERANCE
 
 
-def summary(results: dict[str, Any]) -> str:
+def summary(results: SoakResults) -> str:
     verdict, logs, viewers = results["verdict"], results["logs"], results["viewers"]
     peak = results.get("peak")
     settled = verdict.get("settled_minute", 0)
@@ -68,7 +67,7 @@ def summary(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def passed(results: dict[str, Any]) -> bool:
+def passed(results: SoakResults) -> bool:
     viewers = results["viewers"]
     return bool(
         results["logs"]["differ"] == 0

@@ -8,10 +8,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from benchmarks.soak.results import Footprint
 from benchmarks.soak.run import verdict
 from tests.servers import require_cassandra, require_rabbitmq
 
@@ -59,7 +59,7 @@ def test_a_short_soak_checks_every_log_and_samples_every_process(tmp_path: Path)
     assert "0 differ" in (folder / "summary.md").read_text()
 
 
-def _row(minute: float, rss: float, fds: int) -> dict[str, Any]:
+def _row(minute: float, rss: float, fds: int) -> Footprint:
     return {
         "minute": minute,
         "rss_mib": {"ingest": 100.0, "stream": rss},
