@@ -1,6 +1,6 @@
 """One benchmark run, start to end: the baselines, our pipeline at saturation (1, 2, 4 ingesters),
 at the realistic pace with viewers, downloads and compaction, and the live-jobs curve. Returns the
-results as one JSON-ready dict (see check.py for its shape)."""
+results as one JSON-ready dict (its shape: results.py)."""
 
 from __future__ import annotations
 
