@@ -68,20 +68,15 @@ def _node(path: str, node: Any, shape: Any, found: list[str]) -> None:
         return
     for key, hint in get_type_hints(shape, include_extras=True).items():
         where = f"{path}.{key}" if path else key
-        if key in node:
+        _, marks = _split(hint)
+        if any(isinstance(mark, Passed) for mark in marks):
+            if node.get(key) is not True:
+                found.append(f"{path} failed: {dict(node)}")
+        elif key in node:
             _value(where, node[key], hint, found)
         elif key in shape.__required_keys__ and _constrained(hint):
-            _, marks = _split(hint)
-            if any(isinstance(mark, Positive) for mark in marks):
-                found.append(f"{where}: not a positive number (None)")
-            elif any(isinstance(mark, Passed) for mark in marks):
-                found.append(f"{path} failed: {dict(node)}")
-            else:
-                found.append(f"{where}: missing")
-            continue
-        _, marks = _split(hint)
-        if any(isinstance(mark, Passed) for mark in marks) and node.get(key) is not True:
-            found.append(f"{path} failed: {dict(node)}")
+            positive = any(isinstance(mark, Positive) for mark in marks)
+            found.append(f"{where}: not a positive number (None)" if positive else f"{where}: missing")
 
 
 def problems(results: Mapping[str, Any]) -> list[str]:

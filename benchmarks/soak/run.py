@@ -182,12 +182,10 @@ async def soak(deployment: Deployment, tag: str, options: SoakOptions, say: Call
     measured: PipelinePeak | None = None
     if options.rate is None:
         say(f"measuring the pipeline's peak: {options.probe_rate:.0f} chunks/s offered ...")
-        peak = measured = await measure_peak(
-            deployment, f"{tag}-peak", options.probe_rate, options.probe_seconds
-        )
-        rate = peak.half
+        measured = await measure_peak(deployment, f"{tag}-peak", options.probe_rate, options.probe_seconds)
+        rate = measured.half
         say(
-            f"peak {peak.stored_per_s:.0f} chunks/s stored (backlog grew: {peak.backlog_grew}); "
+            f"peak {measured.stored_per_s:.0f} chunks/s stored (backlog grew: {measured.backlog_grew}); "
             f"soak at {rate:.0f}"
         )
     else:
