@@ -69,8 +69,11 @@ def test_grep_of_an_unreachable_server_exits_2() -> None:
 
 
 def default_sigpipe() -> None:
-    """In the child: SIGPIPE as a shell has it (Python, and so pytest's children, ignore it)."""
+    """In the child: SIGPIPE as a shell has it. Python ignores it, and a thread of the suite may
+    have it blocked; both are inherited through exec, and either makes the real grep report a
+    write error instead of dying of the signal."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPIPE})
 
 
 def piped_to_head(command: str) -> subprocess.CompletedProcess[bytes]:
