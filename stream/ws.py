@@ -95,11 +95,17 @@ async def _authorized_tail(
         return await _serve(websocket, SilentTail(store, hub, job_id), settings.send_timeout_s)
     if verdict is not Verdict.ALLOWED:
         return CLOSE_CODES[verdict], REFUSALS[verdict]
-    # The credentials stay what they were at connect; the job's protection is read again while
-    # the tail runs, and decides with them as it would for a new connection.
-    credential = access.credential_verdict(websocket, job_id)
+    # While the tail runs, before each batch it sends and every IDLE_RECHECK_S while idle, the
+    # job's protection is read again and decides with the credentials, judged again too, as for a
+    # new connection: a signed URL that expires closes its tail (4403), with no frame after.
     tail = GuardedTail(
-        store, hub, job_id, from_clock, protection, watch, lambda now: job_verdict(credential, now)
+        store,
+        hub,
+        job_id,
+        from_clock,
+        protection,
+        watch,
+        lambda now: job_verdict(access.credential_verdict(websocket, job_id), now),
     )
     return await _serve(websocket, tail, settings.send_timeout_s)
 
